@@ -1,0 +1,100 @@
+"""The Reading of one customer message: language, emotions, anger type, urgency, abuse, detail.
+
+``analyze(text, *, language=None, history=())`` is the public entry point. It is
+deterministic (same text, same Reading), offline, and explains itself: every emotion and
+abuse label comes with the character spans of ``text`` that produced it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+EMOTIONS = ("anger", "frustration", "anxiety", "sadness", "confusion", "gratitude", "neutral")
+ANGER_TYPES = ("none", "passive", "escalated")
+ABUSE_KINDS = ("none", "swearing", "insult", "threat", "harassment")
+DETAILS = ("vague", "detailed")
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A character range ``text[start:end]`` that drove ``label``."""
+
+    start: int
+    end: int
+    label: str
+
+    def to_list(self) -> list[Any]:
+        return [self.start, self.end, self.label]
+
+    @classmethod
+    def from_list(cls, raw: Any) -> Span:
+        start, end, label = raw
+        return cls(int(start), int(end), str(label))
+
+
+def _neutral_emotions() -> dict[str, float]:
+    return {name: (1.0 if name == "neutral" else 0.0) for name in EMOTIONS}
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What the empathy engine understood of one customer message."""
+
+    language: str
+    language_confidence: float
+    emotions: dict[str, float] = field(default_factory=_neutral_emotions)
+    evidence: list[Span] = field(default_factory=list)
+    anger_type: str = "none"
+    urgency: float = 0.0
+    urgency_reasons: list[str] = field(default_factory=list)
+    abuse: str = "none"
+    abuse_spans: list[Span] = field(default_factory=list)
+    detail: str = "vague"
+
+    @property
+    def dominant_emotion(self) -> str:
+        """The highest-scoring emotion; ties resolve in ``EMOTIONS`` order."""
+        return max(EMOTIONS, key=lambda name: (self.emotions.get(name, 0.0), -EMOTIONS.index(name)))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict, for storing in a database column."""
+        return {
+            "language": self.language,
+            "language_confidence": self.language_confidence,
+            "emotions": {name: self.emotions.get(name, 0.0) for name in EMOTIONS},
+            "evidence": [span.to_list() for span in self.evidence],
+            "anger_type": self.anger_type,
+            "urgency": self.urgency,
+            "urgency_reasons": list(self.urgency_reasons),
+            "abuse": self.abuse,
+            "abuse_spans": [span.to_list() for span in self.abuse_spans],
+            "detail": self.detail,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Reading:
+        """Inverse of ``to_dict``; unknown keys are ignored, missing ones take defaults."""
+        emotions = _neutral_emotions()
+        emotions.update({k: float(v) for k, v in dict(raw.get("emotions", {})).items()})
+        return cls(
+            language=str(raw.get("language", "en")),
+            language_confidence=float(raw.get("language_confidence", 0.0)),
+            emotions=emotions,
+            evidence=[Span.from_list(s) for s in raw.get("evidence", [])],
+            anger_type=str(raw.get("anger_type", "none")),
+            urgency=float(raw.get("urgency", 0.0)),
+            urgency_reasons=[str(r) for r in raw.get("urgency_reasons", [])],
+            abuse=str(raw.get("abuse", "none")),
+            abuse_spans=[Span.from_list(s) for s in raw.get("abuse_spans", [])],
+            detail=str(raw.get("detail", "vague")),
+        )
+
+
+def analyze(text: str, *, language: str | None = None, history: Iterable[str] = ()) -> Reading:
+    """Read one customer message. (Placeholder until the engine lands: neutral reading.)"""
+    from heard.empathy.language import detect_language
+
+    lang, conf = detect_language(text, fallback=language)
+    return Reading(language=lang, language_confidence=conf)
