@@ -1,0 +1,183 @@
+"""Load the reply coach's phrasebooks (``phrasebooks/<lang>.json``) and compile them once.
+
+A phrasebook is data a support team can extend without touching code: phrase lists
+(apology, empathy, action, ...) and rewrite rules (a negative or blaming pattern with the
+positive wording to use instead). Patterns are Python regular expressions, matched
+case-insensitively, with word edges added on both sides, and a space in a pattern matches
+any run of whitespace, so most entries need no backslash at all (JSON would double it).
+Curly apostrophes in drafts are matched as straight ones, so phrasebooks only write ``'``.
+
+A broken pattern fails at import with the file and entry named, not at review time.
+"""
+
+from __future__ import annotations
+
+import re
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+LANGUAGES = ("en", "fr", "es")
+PHRASEBOOK_DIR = Path(__file__).resolve().parent / "phrasebooks"
+
+# Phrase lists every phrasebook must define (each compiles to one alternation).
+PHRASE_LISTS = (
+    "apology",
+    "empathy",
+    "action",
+    "explain",
+    "thanks",
+    "closing",
+    "listen",
+    "over_promise",
+    "playful",
+    "instruction",
+    "step_connectors",
+    "boundary_redirect",
+    "boundary_limit",
+    "boundary_end",
+    "stopwords",
+)
+# Message templates every phrasebook must define, in its own language.
+MESSAGE_KEYS = (
+    "over_apology",
+    "over_apology_no_action",
+    "empathy_without_action",
+    "long_preamble",
+    "negative_phrasing",
+    "blame",
+    "tone_exclamation",
+    "tone_emoji",
+    "tone_playful",
+    "tone_shouting",
+    "long_sentence",
+    "wall_of_text",
+    "steps_as_prose",
+    "over_promise",
+    "no_next_step",
+    "no_closing",
+    "language_mismatch",
+    "boundary_next_step",
+)
+SUGGESTION_KEYS = (
+    "over_apology",
+    "empathy_without_action",
+    "long_preamble",
+    "tone_mismatch",
+    "long_sentence",
+    "wall_of_text",
+    "steps_as_prose",
+    "over_promise",
+    "no_next_step",
+    "no_closing",
+    "language_mismatch",
+    "boundary_redirect",
+    "boundary_limit",
+    "boundary_end",
+    "boundary_handoff",
+)
+FLAGS = re.IGNORECASE | re.UNICODE | re.MULTILINE
+
+
+@dataclass(frozen=True, slots=True)
+class RewriteRule:
+    """A negative or blaming pattern and the positive wording to suggest instead."""
+
+    kind: str  # "negative" | "blame"
+    pattern: re.Pattern[str]
+    rewrite: str
+
+
+@dataclass(frozen=True, slots=True)
+class Phrasebook:
+    language: str
+    phrases: dict[str, re.Pattern[str]]
+    stopwords: frozenset[str]
+    rules: tuple[RewriteRule, ...]
+    messages: dict[str, str]
+    suggestions: dict[str, str]
+    long_sentence_words: int
+    language_names: dict[str, str]
+
+
+def _edge(pattern: str) -> str:
+    return r"(?<!\w)(?:" + pattern.replace(" ", r"\s+") + r")(?!\w)"
+
+
+def _compile(pattern: str, where: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern, FLAGS)
+    except re.error as exc:  # pragma: no cover - guarded by the phrasebook tests
+        raise ValueError(f"{where}: bad pattern {pattern!r}: {exc}") from exc
+
+
+def _alternation(patterns: list[str], where: str) -> re.Pattern[str]:
+    if not patterns:
+        return re.compile(r"(?!x)x")  # matches nothing
+    return _compile("|".join(_edge(p) for p in patterns), where)
+
+
+def _parse(language: str, raw: dict[str, Any]) -> Phrasebook:
+    where = f"phrasebooks/{language}.json"
+    phrases_raw = raw.get("phrases", {})
+    missing = [k for k in PHRASE_LISTS if k not in phrases_raw]
+    missing += [f"messages.{k}" for k in MESSAGE_KEYS if k not in raw.get("messages", {})]
+    missing += [f"suggestions.{k}" for k in SUGGESTION_KEYS if k not in raw.get("suggestions", {})]
+    if missing:
+        raise ValueError(f"{where}: missing {', '.join(missing)}")
+    phrases = {
+        name: _alternation([str(p) for p in phrases_raw[name]], f"{where} [{name}]")
+        for name in PHRASE_LISTS
+        if name not in ("stopwords", "instruction", "step_connectors")
+    }
+    phrases["instruction"] = _instruction(
+        [str(p) for p in phrases_raw["instruction"]],
+        [str(p) for p in phrases_raw["step_connectors"]],
+        f"{where} [instruction]",
+    )
+    rules = []
+    for i, entry in enumerate(raw.get("rewrite", [])):
+        kind = str(entry["kind"])
+        if kind not in ("negative", "blame"):
+            raise ValueError(f"{where}: rewrite #{i} has kind {kind!r}")
+        rules.append(
+            RewriteRule(
+                kind=kind,
+                pattern=_compile(_edge(str(entry["match"])), f"{where} rewrite #{i}"),
+                rewrite=str(entry["rewrite"]),
+            )
+        )
+    return Phrasebook(
+        language=language,
+        phrases=phrases,
+        stopwords=frozenset(str(w).lower() for w in phrases_raw["stopwords"]),
+        rules=tuple(rules),
+        messages={str(k): str(v) for k, v in raw["messages"].items()},
+        suggestions={str(k): str(v) for k, v in raw["suggestions"].items()},
+        long_sentence_words=int(raw.get("long_sentence_words", 30)),
+        language_names={str(k): str(v) for k, v in raw.get("language_names", {}).items()},
+    )
+
+
+def _instruction(verbs: list[str], connectors: list[str], where: str) -> re.Pattern[str]:
+    """An imperative verb where a clause starts: after punctuation or a step connector."""
+    verb = "|".join(v.replace(" ", r"\s+") for v in verbs)
+    conn = "|".join(c.replace(" ", r"\s+") for c in connectors)
+    start = rf"(?:^|(?<=[.;:!?,\n])|(?<!\w)(?:{conn})(?!\w))"
+    # The "please" list entry is a connector of its own ("Please open ...").
+    return _compile(rf"{start}[ \t]*(?:(?:{conn})\s+)?(?P<verb>(?:{verb}))(?!\w)", where)
+
+
+@cache
+def phrasebook(language: str) -> Phrasebook:
+    """The compiled phrasebook for ``language`` (one of ``LANGUAGES``)."""
+    if language not in LANGUAGES:
+        raise ValueError(f"no phrasebook for {language!r}")
+    path = PHRASEBOOK_DIR / f"{language}.json"
+    return _parse(language, json.loads(path.read_text(encoding="utf-8")))
+
+
+def load_all() -> dict[str, Phrasebook]:
+    return {lang: phrasebook(lang) for lang in LANGUAGES}
