@@ -1,0 +1,1 @@
+"""Inbound and outbound channels: one folder per kind, parsing separate from transport."""

@@ -1,0 +1,1 @@
+"""The email channel: ``parse`` (bytes -> InboundEmail), ``quotes``, ``threading``, ``loops``."""

@@ -1,0 +1,1 @@
+"""Offline evaluations of Heard's analysis components against shared corpora."""
