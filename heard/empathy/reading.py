@@ -11,6 +11,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from heard.empathy import abuse, detail, emotion, urgency
+from heard.empathy.context import Context
+from heard.empathy.language import detect_language
+from heard.empathy.lexicon import LANGUAGES, load
+from heard.empathy.text import MAX_CHARS
+
 EMOTIONS = ("anger", "frustration", "anxiety", "sadness", "confusion", "gratitude", "neutral")
 ANGER_TYPES = ("none", "passive", "escalated")
 ABUSE_KINDS = ("none", "swearing", "insult", "threat", "harassment")
@@ -92,9 +98,53 @@ class Reading:
         )
 
 
-def analyze(text: str, *, language: str | None = None, history: Iterable[str] = ()) -> Reading:
-    """Read one customer message. (Placeholder until the engine lands: neutral reading.)"""
-    from heard.empathy.language import detect_language
+ANGER_THRESHOLD = 0.5
+_ESCALATING = frozenset({"money", "business_loss", "deadline", "outage"})
 
-    lang, conf = detect_language(text, fallback=language)
-    return Reading(language=lang, language_confidence=conf)
+
+def analyze(text: str, *, language: str | None = None, history: Iterable[str] = ()) -> Reading:
+    """Read one customer message.
+
+    ``language`` is the conversation's language, used when the text is too short or too
+    ambiguous to identify. ``history`` holds the customer's earlier messages in the same
+    conversation (two or more count as repeated contact). Only the first
+    ``text.MAX_CHARS`` characters are read.
+    """
+    text = text[:MAX_CHARS]
+    history_count = sum(1 for message in history if message.strip())
+    if not any(ch.isalpha() for ch in text):
+        lang = language if language in LANGUAGES else "en"
+        return Reading(language=lang, language_confidence=0.0)
+    lang, confidence = detect_language(text, fallback=language)
+    ctx = Context.build(text, load(lang))
+    abuse_kind, abuse_found = abuse.classify(ctx)
+    emotions, found = emotion.score(ctx, abuse_kind)
+    urgency_score, reasons = urgency.assess(ctx, history_count)
+    return Reading(
+        language=lang,
+        language_confidence=round(confidence, 3),
+        emotions=emotions,
+        evidence=[Span(*item) for item in sorted(set(found))],
+        anger_type=_anger_type(ctx, emotions, reasons, urgency_score, abuse_kind),
+        urgency=urgency_score,
+        urgency_reasons=reasons,
+        abuse=abuse_kind,
+        abuse_spans=[Span(*item) for item in abuse_found],
+        detail=detail.assess(ctx),
+    )
+
+
+def _anger_type(
+    ctx: Context, emotions: dict[str, float], reasons: list[str], urgency: float, abuse: str
+) -> str:
+    """Passive: venting, feeling stupid. Escalated: broken, costing money or time, urgent."""
+    level = max(emotions["anger"], emotions["frustration"])
+    if level < ANGER_THRESHOLD and abuse in ("none", "swearing"):
+        return "none"
+    if abuse == "threat" or urgency >= 0.6:
+        return "escalated"
+    if ctx.labelled("self_blame"):
+        return "passive"
+    if _ESCALATING.intersection(reasons) and level >= ANGER_THRESHOLD:
+        return "escalated"
+    return "passive"

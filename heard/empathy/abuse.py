@@ -1,0 +1,87 @@
+"""Abuse: swearing at a situation vs. insults, threats and harassment aimed at a person.
+
+Rules (all three languages; the words are in ``lexicons/*.tsv``):
+
+- *threat*: a threat phrase ("je sais où tu habites"), or a violent verb with an intent
+  word before it ("will", "vais", "voy a", "deberían") and a person or group as target
+  ("you", "te", "a todos los ..."), or a violent verb right after an object pronoun ("te mato").
+- *harassment*: sexual remarks, or derogation of an identity group ("odio a los ...").
+- *insult*: an insulting noun ("idiot", "connard", "gilipollas"), a dismissive phrase
+  ("fuck off", "ta gueule", "vete a la mierda"), or an insulting adjective or swear noun
+  aimed at a person ("you are useless", "vous êtes nuls", "eres una puta").
+- *swearing*: a swear word with no person as target ("this damn app", "putain, encore").
+
+Negated ("I'm not calling you an idiot", "je ne vous insulte pas") and quoted or
+reported abuse ("he called me an idiot") is not abuse. The strongest kind wins:
+threat > harassment > insult > swearing.
+"""
+
+from __future__ import annotations
+
+from heard.empathy.context import Context
+from heard.empathy.lexicon import Hit
+
+RANK = ("none", "swearing", "insult", "harassment", "threat")
+
+
+def _targeted(ctx: Context, i: int) -> bool:
+    """A person is the target of the word at ``i``: "you …", "tu es …", "he is a …"."""
+    return ctx.near("second", i, 4, 1) or ctx.near("person", i, 4)
+
+
+def _threat(ctx: Context, hit: Hit) -> bool:
+    i = hit.first
+    target_after = ctx.near("second", hit.last, 0, 3) or ctx.near("group", hit.last, 0, 5)
+    target = (
+        target_after
+        or ctx.near("second", i, 3)
+        or ctx.near("group", i, 6)
+        or ctx.near("person", i, 3)
+    )
+    if ctx.near("intent", i, 5) and target:
+        return True
+    # French and Spanish put the object pronoun first: "te mato", "je vous tue".
+    return ctx.language in ("fr", "es") and ctx.near("second", i, 1)
+
+
+def classify(ctx: Context) -> tuple[str, list[tuple[int, int, str]]]:
+    """``(kind, spans)``: the strongest abuse in the message and every abusive span."""
+    found: list[tuple[int, int, str]] = []
+
+    def keep(hit: Hit, kind: str) -> None:
+        if ctx.reported(hit.first) or ctx.negated(hit.first):
+            return
+        start, end = ctx.span(hit)
+        found.append((start, end, kind))
+
+    for hit in ctx.labelled("threat_phrase"):
+        keep(hit, "threat")
+    for hit in ctx.labelled("threat_verb"):
+        if _threat(ctx, hit):
+            keep(hit, "threat")
+    for hit in ctx.labelled("harass"):
+        if _targeted(ctx, hit.first) or ctx.near("second_poss", hit.first, 2):
+            keep(hit, "harassment")
+    for hit in ctx.labelled("derog"):
+        if ctx.in_sentence("group", hit.first):
+            keep(hit, "harassment")
+        elif ctx.near("second", hit.last, 0, 2):
+            keep(hit, "insult")
+    for hit in ctx.labelled("insult_noun"):
+        kind = "harassment" if ctx.in_sentence("group", hit.first) else "insult"
+        keep(hit, kind)
+    for hit in ctx.labelled("insult_phrase"):
+        keep(hit, "insult")
+    for hit in ctx.labelled("insult_adj"):
+        if _targeted(ctx, hit.first):
+            kind = "harassment" if ctx.in_sentence("group", hit.first) else "insult"
+            keep(hit, kind)
+    flagged = {(s, e) for s, e, _ in found}
+    for hit in ctx.labelled("swear"):
+        start, end = ctx.span(hit)
+        if (start, end) not in flagged and not ctx.tokens[hit.first].quoted:
+            found.append((start, end, "swearing"))
+    if not found:
+        return "none", []
+    kind = max((k for _, _, k in found), key=RANK.index)
+    return kind, sorted(set(found))

@@ -1,0 +1,73 @@
+"""Emotion scores: the packaged linear model blended with lexicon evidence.
+
+The model (``model.py``) gives probabilities for anger, fear, joy, sadness and neutral;
+lexicon hits give explainable evidence for all seven Reading emotions, including
+frustration and confusion, which no training corpus labels. A hit counts more after an
+intensifier ("really", "vraiment", "muy") or in ALL CAPS, and not at all when negated
+("not happy" counts as frustration instead of gratitude).
+"""
+
+from __future__ import annotations
+
+import math
+
+from heard.empathy.context import Context
+from heard.empathy.model import emotion_model
+
+LEXICAL = ("anger", "frustration", "anxiety", "sadness", "confusion", "gratitude")
+# How much of each model probability carries into each Reading emotion.
+_FROM_MODEL = {
+    "anger": ("anger", 0.8),
+    "frustration": ("anger", 0.4),
+    "anxiety": ("fear", 0.8),
+    "sadness": ("sadness", 0.8),
+    "gratitude": ("joy", 0.8),
+}
+_LEXICAL_RATE = 0.8
+_NEGATION_WINDOW = 3
+
+
+def _strengths(ctx: Context) -> tuple[dict[str, float], list[tuple[int, int, str]]]:
+    strength = dict.fromkeys(LEXICAL, 0.0)
+    evidence: list[tuple[int, int, str]] = []
+    for hit in ctx.hits:
+        label = "frustration" if hit.label == "self_blame" else hit.label
+        if label not in strength:
+            continue
+        weight = 1.0
+        if ctx.near("intensifier", hit.first, 2) or ctx.tokens[hit.first].caps:
+            weight = 1.5
+        if label != "confusion" and ctx.near("negation", hit.first, _NEGATION_WINDOW):
+            if label == "gratitude":
+                label, weight = "frustration", 0.6
+            else:
+                continue
+        strength[label] += weight
+        start, end = ctx.span(hit)
+        evidence.append((start, end, label))
+    shouted = sum(1 for t in ctx.tokens if t.caps)
+    if shouted >= 2:
+        strength["anger"] += 0.5
+    if ctx.text.count("?") >= 1:
+        strength["confusion"] += 0.3
+    return strength, evidence
+
+
+def score(ctx: Context, abuse: str) -> tuple[dict[str, float], list[tuple[int, int, str]]]:
+    strength, evidence = _strengths(ctx)
+    if abuse == "swearing":
+        strength["frustration"] += 1.0
+    elif abuse != "none":
+        strength["anger"] += 1.5
+    if ctx.text.count("!") >= 2 and (strength["anger"] or strength["frustration"]):
+        strength["frustration"] += 0.3
+    lexical = {name: 1.0 - math.exp(-_LEXICAL_RATE * s) for name, s in strength.items()}
+    model = emotion_model(ctx.language)
+    probs = model.predict(ctx.tokens, ctx.text) if model and ctx.tokens else {"neutral": 1.0}
+    emotions: dict[str, float] = {}
+    for name in LEXICAL:
+        source = _FROM_MODEL.get(name)
+        from_model = probs.get(source[0], 0.0) * source[1] if source else 0.0
+        emotions[name] = 1.0 - (1.0 - from_model) * (1.0 - lexical[name])
+    emotions["neutral"] = probs.get("neutral", 0.0) * (1.0 - max(lexical.values()))
+    return {k: round(v, 3) for k, v in emotions.items()}, evidence

@@ -1,0 +1,92 @@
+"""Loads the hand-written lexicons (``lexicons/{en,fr,es}.tsv``) and finds their phrases.
+
+A phrase is a sequence of normalised words (see ``text.normalize_word``); a word ending in
+``*`` matches any word it begins ("frustrat*" matches "frustrating"). Masked words typed by
+customers ("f*ck", "m**de") match swear and insult entries of the same length.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from heard.empathy.text import Token, masked_matches
+
+LANGUAGES = ("en", "fr", "es")
+_MASKABLE = frozenset({"swear", "insult_noun", "insult_adj"})
+
+Pattern = tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """Lexicon phrase ``label`` found at tokens ``[first, last]`` (inclusive)."""
+
+    label: str
+    first: int
+    last: int
+
+
+@dataclass(frozen=True, slots=True)
+class Lexicon:
+    language: str
+    exact: dict[str, tuple[tuple[Pattern, str], ...]]
+    prefix: dict[str, tuple[tuple[Pattern, str], ...]]
+    maskable: tuple[tuple[str, str], ...]  # (whole word, label) for "f*ck"-style matches
+
+
+def _word_matches(pattern: str, word: str) -> bool:
+    if pattern.endswith("*"):
+        return word.startswith(pattern[:-1])
+    return pattern == word
+
+
+@lru_cache(maxsize=None)
+def load(language: str) -> Lexicon:
+    """Parse ``lexicons/<language>.tsv`` once per process."""
+    if language not in LANGUAGES:
+        language = "en"
+    raw = resources.files("heard.empathy").joinpath(f"lexicons/{language}.tsv").read_text("utf-8")
+    exact: dict[str, list[tuple[Pattern, str]]] = {}
+    prefix: dict[str, list[tuple[Pattern, str]]] = {}
+    maskable: list[tuple[str, str]] = []
+    for line in raw.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        label, phrase = line.split("\t")
+        pattern = tuple(phrase.split())
+        head = pattern[0]
+        if head.endswith("*"):
+            prefix.setdefault(head[:2], []).append((pattern, label))
+        else:
+            exact.setdefault(head, []).append((pattern, label))
+        if label in _MASKABLE and len(pattern) == 1:
+            maskable.append((head.rstrip("*"), label))
+    return Lexicon(
+        language,
+        {k: tuple(v) for k, v in exact.items()},
+        {k: tuple(v) for k, v in prefix.items()},
+        tuple(maskable),
+    )
+
+
+def find(lexicon: Lexicon, tokens: list[Token]) -> list[Hit]:
+    """Every lexicon phrase occurring in ``tokens`` (overlaps allowed), in text order."""
+    hits: list[Hit] = []
+    n = len(tokens)
+    for i, tok in enumerate(tokens):
+        word = tok.norm
+        if tok.masked:
+            for whole, label in lexicon.maskable:
+                if masked_matches(word, whole):
+                    hits.append(Hit(label, i, i))
+            continue
+        candidates = lexicon.exact.get(word, ()) + lexicon.prefix.get(word[:2], ())
+        for pattern, label in candidates:
+            size = len(pattern)
+            if i + size > n:
+                continue
+            if all(_word_matches(pattern[k], tokens[i + k].norm) for k in range(size)):
+                hits.append(Hit(label, i, i + size - 1))
+    return hits

@@ -1,0 +1,95 @@
+"""The packaged emotion model: a linear softmax classifier over hashed features.
+
+Weights live in ``model/emotion-<lang>.bin`` (zlib-compressed; see ``scripts/train_empathy.py``
+for how they are made, and ``docs/empathy.md`` for their size and scores). Layout after
+decompression: ``b"HEM1"``, then ``K`` and ``B`` as little-endian uint32, ``K`` float32
+scales, then ``B*K`` int16 weights, bucket-major. Inference is pure Python: a word's summed
+weights are cached, so a typical message costs a few dictionary look-ups per word.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+import sys
+import threading
+import zlib
+from array import array
+from importlib import resources
+
+from heard.empathy.features import message_features, word_features
+from heard.empathy.text import Token
+
+CLASSES = ("anger", "fear", "joy", "sadness", "neutral")
+MAGIC = b"HEM1"
+_WORD_CACHE_LIMIT = 50_000
+
+
+class EmotionModel:
+    """One language's weights; ``predict`` returns a probability per class in ``CLASSES``."""
+
+    def __init__(self, blob: bytes) -> None:
+        raw = zlib.decompress(blob)
+        if raw[:4] != MAGIC:
+            raise ValueError("not a heard emotion model")
+        k, buckets = struct.unpack_from("<II", raw, 4)
+        if k != len(CLASSES):
+            raise ValueError(f"model has {k} classes, expected {len(CLASSES)}")
+        self.scales = struct.unpack_from(f"<{k}f", raw, 12)
+        weights = array("h")
+        weights.frombytes(raw[12 + 4 * k :])
+        if sys.byteorder == "big":
+            weights.byteswap()
+        if len(weights) != k * buckets:
+            raise ValueError("truncated emotion model")
+        self.k = k
+        self.weights = weights
+        self._words: dict[str, tuple[int, ...]] = {}
+
+    def _bucket_sum(self, buckets: tuple[int, ...] | list[int]) -> list[int]:
+        w = self.weights
+        sums = [0] * self.k
+        for b in buckets:
+            base = b * 5
+            sums[0] += w[base]
+            sums[1] += w[base + 1]
+            sums[2] += w[base + 2]
+            sums[3] += w[base + 3]
+            sums[4] += w[base + 4]
+        return sums
+
+    def _word(self, word: str) -> tuple[int, ...]:
+        cached = self._words.get(word)
+        if cached is None:
+            cached = tuple(self._bucket_sum(word_features(word)))
+            if len(self._words) < _WORD_CACHE_LIMIT:
+                self._words[word] = cached
+        return cached
+
+    def predict(self, tokens: list[Token], text: str) -> dict[str, float]:
+        _, other = message_features(tokens, text)
+        sums = self._bucket_sum(other)
+        for tok in tokens:
+            vec = self._word(tok.norm)
+            for i in range(self.k):
+                sums[i] += vec[i]
+        logits = [s * scale for s, scale in zip(sums, self.scales, strict=True)]
+        top = max(logits)
+        exps = [math.exp(x - top) for x in logits]
+        total = sum(exps)
+        return {name: e / total for name, e in zip(CLASSES, exps, strict=True)}
+
+
+_lock = threading.Lock()
+_models: dict[str, EmotionModel | None] = {}
+
+
+def emotion_model(language: str) -> EmotionModel | None:
+    """The shipped model for ``language`` (loaded once), or None if none ships for it."""
+    if language in _models:
+        return _models[language]
+    with _lock:
+        if language not in _models:
+            path = resources.files("heard.empathy").joinpath(f"model/emotion-{language}.bin")
+            _models[language] = EmotionModel(path.read_bytes()) if path.is_file() else None
+    return _models[language]
