@@ -58,7 +58,7 @@ LATTE_STEPS = ("listen", "acknowledge", "act", "thank", "explain")
 # Thresholds, each chosen so the rule stays quiet on ordinary good replies.
 WALL_OF_TEXT_WORDS = 110  # one paragraph longer than this, with no line break
 STEPS_MIN = 3  # instructions in prose before we suggest numbered steps
-NO_CLOSING_MIN_WORDS = 25  # short chat replies need no closing line
+NO_CLOSING_MIN_WORDS = 30  # short chat replies need no closing line
 PREAMBLE_MIN_WORDS = 20  # sympathy shorter than this is never a "long" preamble
 NEGATIVE_EMOTION = 0.5  # reading score above which the customer counts as upset
 MISMATCH_MIN_LETTERS = 25  # below this the draft's language is too uncertain to judge
@@ -77,7 +77,9 @@ _EMOJI = re.compile(
     "[\U0001f300-\U0001faff\U00002600-\U000027bf\U0001f000-\U0001f2ff]|(?<!\\w)[:;]-?[)D(P](?!\\w)"
 )
 _EXCLAMATION = re.compile(r"!+")
-_QUESTION_END = re.compile(r"\?\s*(?:\S{0,3}\s*)$")
+# A question of two words or more asks the customer for something: that is a next step,
+# and the conversation goes on, so it needs no closing line either.
+_QUESTION = re.compile(r"(?:^|(?<=[.!?:;\n¿¡]))[^.!?\n¿¡]*(?:\w+[\s,'-]+)+\w+[^.!?\n]*\?", re.MULTILINE)
 
 
 class ReadingLike(Protocol):
@@ -355,11 +357,11 @@ class _Reviewer:
         ack = self.scan.first("empathy") or self.scan.first("apology")
         if ack is not None:
             evidence["acknowledge"] = ack.group()
-        act = self.scan.first("action")
-        if act is None and self.scan.any("instruction") and _LIST_LINE.search(self.text):
-            act = self.scan.first("instruction")
+        act = self.scan.first("action") or self.scan.first("instruction")
         if act is not None:
-            evidence["act"] = act.group()
+            evidence["act"] = act.group().strip()
+        elif (q := _QUESTION.search(self.text)) is not None:
+            evidence["act"] = q.group().strip()
         if (m := self.scan.first("thanks")) is not None:
             evidence["thank"] = m.group()
         if (m := self.scan.first("explain")) is not None:
@@ -568,7 +570,7 @@ class _Reviewer:
             return
         if _count_words(self.text) < NO_CLOSING_MIN_WORDS:
             return
-        if _QUESTION_END.search(self.text.rstrip()):
+        if _QUESTION.search(self.text):
             return  # we asked the customer something: the conversation goes on
         if self.abusive and self.boundary_steps():
             return
