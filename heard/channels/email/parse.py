@@ -214,6 +214,7 @@ def _parse(msg: email.message.Message, *, depth: int) -> InboundEmail:
     text = "\n\n".join(t for t in collector.plain if t.strip())
     html_raw = "\n".join(collector.html)
     html: str | None = None
+    from_html = False
     if html_raw.strip():
         html = nh3.clean(
             html_raw,
@@ -224,6 +225,7 @@ def _parse(msg: email.message.Message, *, depth: int) -> InboundEmail:
         )
         if not text.strip():
             text = html_to_text(html_raw)
+            from_html = True
     if not text.strip() and collector.tnef_text:
         text = collector.tnef_text
 
@@ -246,7 +248,9 @@ def _parse(msg: email.message.Message, *, depth: int) -> InboundEmail:
         date=_date(msg, defects),
         text=text,
         html=html,
-        visible_text=visible_text(text) if text else "",
+        visible_text=(visible_text("", html=html_raw) if from_html else visible_text(text))
+        if text
+        else "",
         attachments=collector.attachments,
         defects=defects,
         bodies=collector.bodies,
@@ -503,6 +507,10 @@ def decode_bytes(data: bytes, charset: str, defects: list[str]) -> str:
         else:
             defects.append(f"MislabelledCharset: {charset} (was UTF-8)")
             return text
+    elif charset.lower() in ("", "utf-8", "utf8", "unknown-8bit", "x-unknown"):
+        # undeclared 8-bit text that is not UTF-8 is, in practice, Windows-1252
+        defects.append(f"MislabelledCharset: {charset or 'none'} (was Windows-1252)")
+        return data.decode("windows-1252", errors="replace")
     defects.append(f"UndecodableBytes: {charset}")
     try:
         return data.decode(name, errors="replace")
@@ -586,7 +594,13 @@ def _address_pairs(
     pairs: list[tuple[str, str]] = []
     raw_values: list[str] = []
     for value in values:
-        text = str(value) if not isinstance(value, Header) else value.encode()
+        if isinstance(value, Header):  # compat32 wraps raw 8-bit headers (RFC 6532)
+            text = "".join(
+                decode_bytes(chunk, charset or "utf-8", []) if isinstance(chunk, bytes) else chunk
+                for chunk, charset in decode_header(value)
+            )
+        else:
+            text = str(value)
         if any("\udc80" <= ch <= "\udcff" for ch in text):
             text = decode_bytes(text.encode("ascii", "surrogateescape"), "utf-8", [])
         raw_values.append(_FOLD_RE.sub(" ", text))

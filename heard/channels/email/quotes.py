@@ -85,7 +85,8 @@ _HEADER_OTHER_RE = re.compile(r"^\s*\**(?:" + _OTHER_KEYS + r")\s*\**\s*:", re.I
 
 _ADVERT_RE = re.compile(
     r"^\s*(?:get outlook for|obtenir outlook pour|télécharger outlook pour|"
-    r"descargar outlook para|outlook für \w+ herunterladen)\b[^,;:\n]{0,40}"
+    r"descargar outlook para|outlook für \w+ herunterladen|"
+    r"[^\n]{0,40}\boutlook (?:for|pour|para|für) (?:ios|android))\b[^,;:\n]{0,40}"
     r"(?:<https?://[^>\s]+>)?\s*$",
     re.IGNORECASE,
 )
@@ -165,6 +166,7 @@ def _quote_start(lines: list[str], hidden: list[tuple[int, int]]) -> int:
     """
     n = len(lines)
     i = 0
+    inline = False  # once the sender answered between quotes, later quotes stay too
     while i < n:
         line = lines[i]
         stripped = line.strip()
@@ -202,7 +204,8 @@ def _quote_start(lines: list[str], hidden: list[tuple[int, int]]) -> int:
                 continue
         if not _has_reply_text(lines, after):
             return block_start
-        if _more_quotes(lines, after):
+        if inline or _more_quotes(lines, after):
+            inline = True
             i = after  # an inline answer: keep this quote and what follows
             continue
         hidden.append((block_start, after))
@@ -335,7 +338,17 @@ def _skip_quoted(lines: list[str], i: int) -> int:
     while i < n:
         if _is_quoted(lines[i]) or not lines[i].strip():
             i += 1
-        elif i + 1 < n and _is_quoted(lines[i + 1]) and i and _is_quoted(lines[i - 1]):
+        elif (
+            i + 1 < n
+            and _is_quoted(lines[i + 1])
+            and i
+            and _is_quoted(lines[i - 1])
+            and (
+                not lines[i][:1].isalpha()
+                or len(lines[i - 1]) >= 60
+                or lines[i - 1].count("(") > lines[i - 1].count(")")
+            )
+        ):
             i += 1  # a quoted line the sender's client wrapped without its ">"
         else:
             break
