@@ -1,0 +1,31 @@
+"""SQLAlchemy models, one module per noun. Importing this package registers them all."""
+
+from heard.db.agent import Agent, ApiToken
+from heard.db.audit import AuditEvent
+from heard.db.base import Base, utcnow
+from heard.db.conversation import Conversation
+from heard.db.customer import Customer, CustomerIdentity
+from heard.db.engine import Database, after_commit
+from heard.db.message import Message
+from heard.db.outbox import OutboxItem
+from heard.db.tag import ConversationTag, Tag
+from heard.db.team import Team, TeamMember
+
+__all__ = [
+    "Agent",
+    "ApiToken",
+    "AuditEvent",
+    "Base",
+    "Conversation",
+    "ConversationTag",
+    "Customer",
+    "CustomerIdentity",
+    "Database",
+    "Message",
+    "OutboxItem",
+    "Tag",
+    "Team",
+    "TeamMember",
+    "after_commit",
+    "utcnow",
+]

@@ -1,0 +1,1 @@
+"""Plain rules with no I/O: status transitions, priorities, identity normalisation."""

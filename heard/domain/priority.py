@@ -1,0 +1,16 @@
+"""Priorities are stored as small ints so "sort by priority" is an index scan."""
+
+from __future__ import annotations
+
+PRIORITIES = ("low", "normal", "high", "urgent")
+
+
+def priority_value(name: str) -> int:
+    try:
+        return PRIORITIES.index(name)
+    except ValueError:
+        raise ValueError(f"unknown priority {name!r}; expected one of {', '.join(PRIORITIES)}") from None
+
+
+def priority_name(value: int) -> str:
+    return PRIORITIES[max(0, min(value, len(PRIORITIES) - 1))]

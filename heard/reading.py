@@ -1,0 +1,46 @@
+"""Where the app meets the empathy engine: read an inbound message once, on receipt.
+
+The reading runs inside the receiving transaction (it takes about a millisecond), so a
+stored message always has its reading and a retried delivery never reads twice. The
+conversation carries the latest reading's headline (emotion, anger type, urgency, abuse) so
+the inbox can sort and filter on it with an index, without opening messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from heard.db import Conversation
+from heard.empathy import Reading, analyze
+
+# A customer's abuse flag stays raised on the conversation until an agent clears it; one
+# calmer message later doesn't make the earlier insult disappear.
+ABUSE_RANK = {"none": 0, "swearing": 1, "insult": 2, "harassment": 3, "threat": 4}
+
+
+@dataclass(frozen=True)
+class InboundReading:
+    reading: Reading
+
+    @property
+    def language(self) -> str:
+        return self.reading.language
+
+    @property
+    def stored(self) -> dict[str, Any]:
+        return self.reading.to_dict()
+
+    def apply_to(self, conversation: Conversation) -> None:
+        r = self.reading
+        emotion = r.dominant_emotion
+        conversation.emotion = emotion
+        conversation.emotion_intensity = round(float(r.emotions.get(emotion, 0.0)), 3)
+        conversation.anger_type = r.anger_type
+        conversation.urgency = round(float(r.urgency), 3)
+        if ABUSE_RANK.get(r.abuse, 0) > ABUSE_RANK.get(conversation.abuse or "none", 0):
+            conversation.abuse = r.abuse
+
+
+def read_inbound(text: str, *, language: str | None) -> InboundReading:
+    return InboundReading(analyze(text, language=language))

@@ -1,0 +1,84 @@
+"""All configuration in one typed object, read from ``HEARD_*`` environment variables.
+
+Defaults make ``heard serve`` work on a laptop (SQLite in a data directory). In production
+(``HEARD_ENV=production``) a default secret key is refused: a guessable key would let anyone
+forge a session cookie.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEV_SECRET = "heard-dev-secret-change-me"
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or unsafe; the message says which and how to fix it."""
+
+
+def _default_data_dir() -> Path:
+    return Path(os.environ.get("HEARD_DATA_DIR") or Path.cwd() / "heard-data")
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "development"
+    data_dir: Path = field(default_factory=_default_data_dir)
+    database_url: str = ""
+    secret_key: str = DEV_SECRET
+    redis_url: str | None = None
+    # Domain used in Message-IDs we generate; replies that reference it are ours.
+    message_id_domain: str = "heard.localhost"
+    # Argon2 cost; tests lower it (hashing cost is not what they test).
+    argon2_time_cost: int = 3
+    argon2_memory_cost: int = 65536
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        data_dir = Path(env.get("HEARD_DATA_DIR") or Path.cwd() / "heard-data")
+        url = env.get("HEARD_DATABASE_URL") or f"sqlite:///{data_dir / 'heard.db'}"
+        if url.startswith("postgresql://") or url.startswith("postgres://"):
+            # psycopg 3 is the driver we ship; accept the common short form.
+            url = "postgresql+psycopg://" + url.split("://", 1)[1]
+        mode = env.get("HEARD_ENV", "development")
+        secret = env.get("HEARD_SECRET_KEY", "")
+        if not secret:
+            if mode == "production":
+                raise SettingsError(
+                    "HEARD_SECRET_KEY must be set in production "
+                    "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)."
+                )
+            secret = _dev_secret(data_dir) if url.startswith("sqlite") else DEV_SECRET
+        elif mode == "production" and secret == DEV_SECRET:
+            raise SettingsError("HEARD_SECRET_KEY is the development default; set a real one.")
+        return cls(
+            env=mode,
+            data_dir=data_dir,
+            database_url=url,
+            secret_key=secret,
+            redis_url=env.get("HEARD_REDIS_URL") or None,
+            message_id_domain=env.get("HEARD_MESSAGE_ID_DOMAIN", "heard.localhost"),
+            argon2_time_cost=int(env.get("HEARD_ARGON2_TIME_COST", "3")),
+            argon2_memory_cost=int(env.get("HEARD_ARGON2_MEMORY_COST", "65536")),
+        )
+
+
+def _dev_secret(data_dir: Path) -> str:
+    """A per-installation random secret kept in the data directory (development only)."""
+    path = data_dir / "secret_key"
+    try:
+        return path.read_text().strip() or DEV_SECRET
+    except FileNotFoundError:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(32)
+        path.write_text(value)
+        path.chmod(0o600)
+        return value
