@@ -18,7 +18,7 @@ threat > harassment > insult > swearing.
 
 from __future__ import annotations
 
-from heard.empathy.context import Context
+from heard.empathy.context import NEGATION_WINDOW, Context
 from heard.empathy.lexicon import Hit
 
 RANK = ("none", "swearing", "insult", "harassment", "threat")
@@ -40,6 +40,10 @@ def _threat(ctx: Context, hit: Hit) -> bool:
     )
     if ctx.near("intent", i, 5) and target:
         return True
+    # Violence and an identity group in one sentence ("death to all ...") is a threat or
+    # incitement whatever the grammar; negation is checked by the caller.
+    if ctx.in_sentence("group", i):
+        return True
     # French and Spanish put the object pronoun first: "te mato", "je vous tue".
     return ctx.language in ("fr", "es") and ctx.near("second", i, 1)
 
@@ -48,8 +52,8 @@ def classify(ctx: Context) -> tuple[str, list[tuple[int, int, str]]]:
     """``(kind, spans)``: the strongest abuse in the message and every abusive span."""
     found: list[tuple[int, int, str]] = []
 
-    def keep(hit: Hit, kind: str) -> None:
-        if ctx.reported(hit.first) or ctx.negated(hit.first):
+    def keep(hit: Hit, kind: str, negation_window: int = NEGATION_WINDOW) -> None:
+        if ctx.reported(hit.first) or ctx.negated(hit.first, negation_window):
             return
         start, end = ctx.span(hit)
         found.append((start, end, kind))
@@ -63,8 +67,10 @@ def classify(ctx: Context) -> tuple[str, list[tuple[int, int, str]]]:
         if _targeted(ctx, hit.first) or ctx.near("second_poss", hit.first, 2):
             keep(hit, "harassment")
     for hit in ctx.labelled("derog"):
-        if ctx.in_sentence("group", hit.first):
-            keep(hit, "harassment")
+        if ctx.in_sentence("group", hit.first, previous=True):
+            # Hate speech often carries its own negation ("they can't help being ..."):
+            # only a negation right before the word cancels it.
+            keep(hit, "harassment", negation_window=2)
         elif ctx.near("second", hit.last, 0, 2):
             keep(hit, "insult")
     for hit in ctx.labelled("insult_noun"):
@@ -79,7 +85,11 @@ def classify(ctx: Context) -> tuple[str, list[tuple[int, int, str]]]:
     flagged = {(s, e) for s, e, _ in found}
     for hit in ctx.labelled("swear"):
         start, end = ctx.span(hit)
-        if (start, end) not in flagged and not ctx.tokens[hit.first].quoted:
+        if (start, end) in flagged or ctx.tokens[hit.first].quoted:
+            continue
+        if ctx.in_sentence("group", hit.first):
+            keep(hit, "harassment")  # swearing at an identity group
+        else:
             found.append((start, end, "swearing"))
     if not found:
         return "none", []

@@ -56,12 +56,14 @@ class Context:
                 return True
         return False
 
-    def in_sentence(self, label: str, i: int) -> bool:
+    def in_sentence(self, label: str, i: int, previous: bool = False) -> bool:
+        """A ``label`` hit in the sentence of token ``i`` (or the one before, if asked)."""
         sentence = self.tokens[i].sentence
-        return any(self.tokens[h.first].sentence == sentence for h in self.labelled(label))
+        lowest = sentence - 1 if previous else sentence
+        return any(lowest <= self.tokens[h.first].sentence <= sentence for h in self.labelled(label))
 
-    def negated(self, i: int) -> bool:
-        return self.near("negation", i, NEGATION_WINDOW)
+    def negated(self, i: int, window: int = NEGATION_WINDOW) -> bool:
+        return self.near("negation", i, window)
 
     def reported(self, i: int) -> bool:
         """Quoted or reported speech: '"idiot" he said', 'he called me an idiot'."""

@@ -82,11 +82,14 @@ def find(lexicon: Lexicon, tokens: list[Token]) -> list[Hit]:
                 if masked_matches(word, whole):
                     hits.append(Hit(label, i, i))
             continue
-        candidates = lexicon.exact.get(word, ()) + lexicon.prefix.get(word[:2], ())
-        for pattern, label in candidates:
-            size = len(pattern)
-            if i + size > n:
-                continue
-            if all(_word_matches(pattern[k], tokens[i + k].norm) for k in range(size)):
-                hits.append(Hit(label, i, i + size - 1))
+        # "m a t a r a todos" joins into "matara": also try without the last letter.
+        variants = (word, word[:-1]) if tok.joined else (word,)
+        for variant in variants:
+            candidates = lexicon.exact.get(variant, ()) + lexicon.prefix.get(variant[:2], ())
+            for pattern, label in candidates:
+                size = len(pattern)
+                if i + size > n or not _word_matches(pattern[0], variant):
+                    continue
+                if all(_word_matches(pattern[k], tokens[i + k].norm) for k in range(1, size)):
+                    hits.append(Hit(label, i, i + size - 1))
     return hits

@@ -38,6 +38,7 @@ class Token:
     masked: bool = False  # contains "*" standing for hidden letters ("f*ck")
     sentence: int = 0
     quoted: bool = False
+    joined: bool = False  # made of spaced single letters ("p u t a")
 
 
 def strip_accents(text: str) -> str:
@@ -80,7 +81,7 @@ def tokenize(text: str) -> list[Token]:
     text = text[:MAX_CHARS]
     quoted = _quoted_ranges(text)
     raw: list[tuple[str, int, int]] = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
-    merged: list[tuple[str, int, int]] = []
+    merged: list[tuple[str, int, int, bool]] = []
     i = 0
     while i < len(raw):
         j = i
@@ -92,16 +93,16 @@ def tokenize(text: str) -> list[Token]:
         ):
             j += 1
         if j - i >= 3:
-            merged.append(("".join(r[0] for r in raw[i:j]), raw[i][1], raw[j - 1][2]))
+            merged.append(("".join(r[0] for r in raw[i:j]), raw[i][1], raw[j - 1][2], True))
             i = j
         else:
-            merged.append(raw[i])
+            merged.append((*raw[i], False))
             i += 1
     sentence_ends = [m.start() for m in _SENTENCE_END.finditer(text)]
     tokens: list[Token] = []
     s_idx = 0
     q_idx = 0
-    for word, start, end in merged:
+    for word, start, end, joined in merged:
         while s_idx < len(sentence_ends) and sentence_ends[s_idx] < start:
             s_idx += 1
         while q_idx < len(quoted) and quoted[q_idx][1] < start:
@@ -110,7 +111,7 @@ def tokenize(text: str) -> list[Token]:
         letters = [ch for ch in word if ch.isalpha()]
         caps = len(letters) >= 3 and all(ch.isupper() for ch in letters)
         norm = normalize_word(word)
-        tokens.append(Token(norm, start, end, caps, "*" in norm, s_idx, in_quote))
+        tokens.append(Token(norm, start, end, caps, "*" in norm, s_idx, in_quote, joined))
     return tokens
 
 

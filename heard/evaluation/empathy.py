@@ -115,23 +115,45 @@ def _half(key: str) -> str:
 
 
 def hatecheck_cases(split: str) -> list[tuple[str, str, str]]:
-    """``(text, functionality, gold)`` with gold ``threat``, ``targeted``, ``swearing`` or ``none``."""
+    """``(text, functionality, gold)`` with gold ``threat``, ``targeted``, ``swearing`` or ``none``.
+
+    HateCheck marks hate speech; Heard wants abuse at a person. So ``target_indiv_nh``
+    ("you are scum", not hateful for lack of a protected group) counts as an insult here, and
+    ``target_group_nh`` (insults at non-protected groups) is left out.
+    """
     path = _corpora() / "multilingual-hatecheck-es/hatecheck_cases_final_spanish.csv"
-    out = []
     with path.open(encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            if _half("templ" + row["templ_id"]) != split:
-                continue
-            func = row["functionality"]
-            if func.startswith("threat_"):
-                gold = "threat"
-            elif row["label_gold"] == "hateful":
-                gold = "targeted"
-            elif func == "profanity_nh":
-                gold = "swearing"
-            else:
-                gold = "none"
-            out.append((row["test_case"], func, gold))
+        rows = list(csv.DictReader(handle))
+
+    def family(row: dict[str, str]) -> str:
+        # Variants (spelling, negation, quotes ...) point at the template they derive from:
+        # keep them in the same half as that template, and inherit its threat-ness.
+        ref = row["ref_templ_id"]
+        return str(int(float(ref))) if ref else row["templ_id"]
+
+    original = {row["templ_id"]: row["functionality"] for row in rows if not row["ref_templ_id"]}
+    out = []
+    for row in rows:
+        if _half("templ" + family(row)) != split:
+            continue
+        func = row["functionality"]
+        hateful = row["label_gold"] == "hateful"
+        if func.startswith("threat_") or (
+            hateful and original.get(family(row), "").startswith("threat_")
+        ):
+            gold = "threat"
+        elif hateful:
+            gold = "targeted"
+        elif func == "profanity_nh":
+            gold = "swearing"
+        elif func == "target_indiv_nh":
+            # Not hate speech (no protected group), but abuse at a person: an insult.
+            gold = "targeted"
+        elif func == "target_group_nh":
+            continue  # insults at non-protected groups ("firefighters"): no clear gold
+        else:
+            gold = "none"
+        out.append((row["test_case"], func, gold))
     return out
 
 
@@ -294,7 +316,9 @@ def evaluate_abuse(system: Analyzer, split: str = "test") -> dict[str, object]:
         "profanity_nh_as_swearing": _ratio(
             sum(1 for p in profanity_nh if p == "swearing"), len(profanity_nh)
         ),
-        "non_hateful_flagged": _ratio(sum(1 for p in non_hateful if p in TARGETED), len(non_hateful)),
+        "non_hateful_flagged": _ratio(
+            sum(1 for p in non_hateful if p in TARGETED), len(non_hateful)
+        ),
         "by_functionality": {f: dict(sorted(c.items())) for f, c in sorted(by_func.items())},
     }
     mlma: dict[str, object] = {}
@@ -304,8 +328,11 @@ def evaluate_abuse(system: Analyzer, split: str = "test") -> dict[str, object]:
         mlma[language] = {
             "tweets": len(tweets),
             "insult_at_individual": _pr(
-                [(hostile and indiv, f) for (_, hostile, indiv), f in zip(tweets, flagged, strict=True)
-                 if indiv or not hostile]
+                [
+                    (hostile and indiv, f)
+                    for (_, hostile, indiv), f in zip(tweets, flagged, strict=True)
+                    if indiv or not hostile
+                ]
             ),
             "any_hostile": _pr(
                 [(hostile, f) for (_, hostile, _), f in zip(tweets, flagged, strict=True)]
@@ -360,9 +387,7 @@ def _print(report: dict[str, object]) -> None:
         print(f"\n== {name} ({system['seconds']} s)")
         print("emotions (macro-F1 over anger/fear/joy/sadness/neutral):")
         for language, entry in system["emotions"].items():
-            extra = "".join(
-                f"  {k[9:]}={v}" for k, v in entry.items() if k.startswith("macro_f1_")
-            )
+            extra = "".join(f"  {k[9:]}={v}" for k, v in entry.items() if k.startswith("macro_f1_"))
             print(
                 f"  {language}: macro-F1 {entry['macro_f1']}  anger-F1 {entry['anger_f1']}"
                 f"  n={entry['examples']}{extra}  per-class {entry['f1']}"
@@ -372,11 +397,15 @@ def _print(report: dict[str, object]) -> None:
         print(f"abuse, Spanish HateCheck ({hc['cases']} cases):")
         print(f"  threat {hc['threat']}")
         print(f"  insult/abuse at a person {hc['insult_at_person']}")
-        print(f"  profanity_h recall {hc['profanity_h_recall']}  profanity_nh as swearing "
-              f"{hc['profanity_nh_as_swearing']}  non-hateful flagged {hc['non_hateful_flagged']}")
+        print(
+            f"  profanity_h recall {hc['profanity_h_recall']}  profanity_nh as swearing "
+            f"{hc['profanity_nh_as_swearing']}  non-hateful flagged {hc['non_hateful_flagged']}"
+        )
         for language, entry in abuse["mlma"].items():
-            print(f"abuse, MLMA {language} ({entry['tweets']} tweets): insult at individual "
-                  f"{entry['insult_at_individual']}  any hostile {entry['any_hostile']}")
+            print(
+                f"abuse, MLMA {language} ({entry['tweets']} tweets): insult at individual "
+                f"{entry['insult_at_individual']}  any hostile {entry['any_hostile']}"
+            )
         for source, entry in abuse["ordinary_support"].items():
             print(f"false positives, {source}: {entry}")
 
@@ -384,8 +413,12 @@ def _print(report: dict[str, object]) -> None:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="heard eval empathy", description=__doc__.split("\n")[0])
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    parser.add_argument("--split", choices=("test", "dev"), default="test",
-                        help="held-out split to report (dev is for tuning rules)")
+    parser.add_argument(
+        "--split",
+        choices=("test", "dev"),
+        default="test",
+        help="held-out split to report (dev is for tuning rules)",
+    )
     args = parser.parse_args(argv)
     report = run(args.split)
     if args.json:
