@@ -244,9 +244,12 @@ def conversation_detail(session: Session, actor: Actor, conversation_id: int) ->
     author_ids = {m.author_agent_id for m in messages if m.author_agent_id is not None}
     if conversation.assignee_id is not None:
         author_ids.add(conversation.assignee_id)
-    authors = dict(
-        session.execute(select(Agent.id, Agent.name).where(Agent.id.in_(author_ids)))
-    ) if author_ids else {}
+    authors: dict[int, str] = {
+        agent_id: name
+        for agent_id, name in session.execute(
+            select(Agent.id, Agent.name).where(Agent.id.in_(author_ids))
+        )
+    } if author_ids else {}
     identities = [
         (k, v)
         for k, v in session.execute(
@@ -289,4 +292,4 @@ def count_by_status(session: Session, actor: Actor) -> dict[str, int]:
         .where(visible_conversations(actor), Conversation.merged_into_id.is_(None))
         .group_by(Conversation.status)
     )
-    return dict(rows)
+    return {status: count for status, count in rows}
