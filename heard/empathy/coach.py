@@ -76,10 +76,13 @@ _LIST_LINE = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+\S", re.MULTILINE)
 _EMOJI = re.compile(
     "[\U0001f300-\U0001faff\U00002600-\U000027bf\U0001f000-\U0001f2ff]|(?<!\\w)[:;]-?[)D(P](?!\\w)"
 )
-_EXCLAMATION = re.compile(r"!+")
+_EXCLAMATION = re.compile(r"!")
+EXCLAMATIONS_MAX = 1  # one "Thanks!" is house style on social; two or more read as cheery
 # A question of two words or more asks the customer for something: that is a next step,
 # and the conversation goes on, so it needs no closing line either.
-_QUESTION = re.compile(r"(?:^|(?<=[.!?:;\n¿¡]))[^.!?\n¿¡]*(?:\w+[\s,'-]+)+\w+[^.!?\n]*\?", re.MULTILINE)
+_QUESTION = re.compile(
+    r"(?:^|(?<=[.!?:;\n¿¡]))[^.!?\n¿¡]*(?:\w+[\s,'-]+)+\w+[^.!?\n]*\?", re.MULTILINE
+)
 
 
 class ReadingLike(Protocol):
@@ -218,6 +221,11 @@ def _content_words(book: Phrasebook, text: str) -> dict[str, str]:
     return out
 
 
+def _exclamations(text: str) -> list[re.Match[str]]:
+    urls = [u.span() for u in _URL.finditer(text)]
+    return [m for m in _EXCLAMATION.finditer(text) if not any(a <= m.start() < b for a, b in urls)]
+
+
 def _is_upset(reading: ReadingLike | None) -> bool:
     if reading is None:
         return False
@@ -338,7 +346,10 @@ class _Reviewer:
         self.check_over_promise()
         self.check_closing(latte["act"])
         self.check_boundary()
-        self.findings.sort(key=lambda f: (f.span[0] if f.span else -1, CODES.index(f.code)))
+        # In reading order; findings about the whole draft come after those with a place.
+        self.findings.sort(
+            key=lambda f: (f.span is None, f.span[0] if f.span else 0, CODES.index(f.code))
+        )
         return Review(self.book.language, self.findings, latte, evidence)
 
     # -- LATTE -------------------------------------------------------------------------
@@ -419,7 +430,9 @@ class _Reviewer:
                 self.sug("empathy_without_action"),
             )
         elif not self.thanks_only():
-            self.add("no_next_step", "warn", None, self.msg("no_next_step"), self.sug("no_next_step"))
+            self.add(
+                "no_next_step", "warn", None, self.msg("no_next_step"), self.sug("no_next_step")
+            )
 
     def thanks_only(self) -> bool:
         """A reply to a customer's thanks ("You're welcome, glad it worked!") needs no step."""
@@ -434,7 +447,9 @@ class _Reviewer:
         first: _Sentence | None = None
         for s in self.sentences:
             has_sym = any(
-                _inside(m.span(), s) for name in ("apology", "empathy") for m in self.scan.hits[name]
+                _inside(m.span(), s)
+                for name in ("apology", "empathy")
+                for m in self.scan.hits[name]
             )
             has_sol = any(
                 _inside(m.span(), s)
@@ -446,7 +461,12 @@ class _Reviewer:
                 first = first or s
             elif has_sol:
                 solution += s.words
-        if first is not None and solution and sympathy >= PREAMBLE_MIN_WORDS and sympathy > solution:
+        if (
+            first is not None
+            and solution
+            and sympathy >= PREAMBLE_MIN_WORDS
+            and sympathy > solution
+        ):
             self.add(
                 "long_preamble",
                 "info",
@@ -499,12 +519,13 @@ class _Reviewer:
             return
         if not _is_upset(self.reading):
             return
+        m: re.Match[str] | None
         if (m := _EMOJI.search(self.text)) is not None:
             key = "tone_emoji"
         elif (m := self.scan.first("playful")) is not None:
             key = "tone_playful"
-        elif (m := _EXCLAMATION.search(self.text)) is not None:
-            key = "tone_exclamation"
+        elif len(bangs := _exclamations(self.text)) > EXCLAMATIONS_MAX:
+            m, key = bangs[0], "tone_exclamation"
         else:
             return
         self.add(
@@ -577,11 +598,22 @@ class _Reviewer:
         self.add("no_closing", "info", None, self.msg("no_closing"), self.sug("no_closing"))
 
     def boundary_steps(self) -> list[str]:
-        return [
-            step
-            for step in ("redirect", "limit", "end")
-            if self.scan.any(f"boundary_{step}")
-        ]
+        """Boundary steps the draft already takes, sentence by sentence.
+
+        A sentence that sets a limit ("if the insults continue, I'll end this chat") names
+        the ending as a consequence; only a sentence without a limit actually ends.
+        """
+        steps: set[str] = set()
+        for s in self.sentences:
+            found = {
+                step
+                for step in ("redirect", "limit", "end")
+                if any(_inside(m.span(), s) for m in self.scan.hits[f"boundary_{step}"])
+            }
+            if "limit" in found:
+                found.discard("end")
+            steps |= found
+        return [step for step in ("redirect", "limit", "end") if step in steps]
 
     def check_boundary(self) -> None:
         if not self.abusive:

@@ -12,8 +12,8 @@ A broken pattern fails at import with the file and entry named, not at review ti
 
 from __future__ import annotations
 
-import re
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path

@@ -60,9 +60,7 @@ def load_golden(language: str, directory: Path = GOLDEN_DIR) -> list[GoldenRow]:
         unknown = codes - set(CODES)
         if unknown:
             raise ValueError(f"{path}:{lineno}: unknown codes {sorted(unknown)}")
-        rows.append(
-            GoldenRow(language, row_id, customer, draft.replace("\\n", "\n"), codes)
-        )
+        rows.append(GoldenRow(language, row_id, customer, draft.replace("\\n", "\n"), codes))
     return rows
 
 
@@ -177,7 +175,9 @@ def corpus_report(root: Path) -> dict[str, Any]:
         "no_findings": silent,
         "fires": {code: counts[code] for code in CODES},
         "rate": {code: (counts[code] / turns if turns else 0.0) for code in CODES},
-        "latte": {step: latte[step] for step in ("listen", "acknowledge", "act", "thank", "explain")},
+        "latte": {
+            step: latte[step] for step in ("listen", "acknowledge", "act", "thank", "explain")
+        },
         "examples": {code: ex for code, ex in examples.items() if ex},
         "seconds": round(elapsed, 2),
     }
@@ -188,8 +188,10 @@ def _fmt(value: float | None) -> str:
 
 
 def _print_text(golden: dict[str, Any], corpus: dict[str, Any] | None) -> None:
-    print(f"Golden tables: {golden['rows']} drafts, {golden['exact_rows']} with exactly the "
-          "expected codes")
+    print(
+        f"Golden tables: {golden['rows']} drafts, {golden['exact_rows']} with exactly the "
+        "expected codes"
+    )
     header = f"{'code':24}" + "".join(f"{lang + ' P/R':>13}" for lang in LANGUAGES)
     print(header + f"{'all P/R':>13}{'support':>9}")
     for code in CODES:
@@ -199,16 +201,23 @@ def _print_text(golden: dict[str, Any], corpus: dict[str, Any] | None) -> None:
             cells.append(f"{_fmt(t['precision']):>6}/{_fmt(t['recall']):<6}")
         o = golden["overall"][code]
         support = o["tp"] + o["fn"]
-        print(f"{code:24}" + "".join(f"{c:>13}" for c in cells)
-              + f"{_fmt(o['precision']):>7}/{_fmt(o['recall']):<5}{support:>9}")
+        print(
+            f"{code:24}"
+            + "".join(f"{c:>13}" for c in cells)
+            + f"{_fmt(o['precision']):>7}/{_fmt(o['recall']):<5}{support:>9}"
+        )
     for miss in golden["disagreements"]:
-        print(f"  disagree {miss['language']}/{miss['id']}: missing {miss['missing']} "
-              f"unexpected {miss['unexpected']}")
+        print(
+            f"  disagree {miss['language']}/{miss['id']}: missing {miss['missing']} "
+            f"unexpected {miss['unexpected']}"
+        )
     if corpus is None:
         return
     print()
-    print(f"Corpus {corpus['corpus']}: {corpus['turns']} agent turns, "
-          f"{corpus['no_findings']} with no finding, {corpus['seconds']} s")
+    print(
+        f"Corpus {corpus['corpus']}: {corpus['turns']} agent turns, "
+        f"{corpus['no_findings']} with no finding, {corpus['seconds']} s"
+    )
     for code in CODES:
         print(f"  {code:24}{corpus['fires'][code]:>6}  {corpus['rate'][code]:6.1%}")
     print("  LATTE steps present: " + ", ".join(f"{k} {v}" for k, v in corpus["latte"].items()))
