@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from heard.empathy.features import BUCKETS, message_features  # noqa: E402
 from heard.empathy.model import CLASSES, MAGIC  # noqa: E402
 from heard.empathy.text import tokenize  # noqa: E402
-from heard.evaluation.empathy import emotion_examples  # noqa: E402
+from heard.evaluation.empathy import emotion_examples, support_neutral_examples  # noqa: E402
 
 EPOCHS = {"en": 4, "fr": 5, "es": 5}
 BATCH = 256
@@ -49,6 +49,8 @@ def featurize(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
 
 def train(language: str) -> bytes:
     examples = emotion_examples(language, "train")
+    if language == "en":
+        examples += support_neutral_examples()
     labels = np.asarray([CLASSES.index(e.label) for e in examples], dtype=np.int64)
     indptr, indices = featurize([e.text for e in examples])
     n, k = len(examples), len(CLASSES)

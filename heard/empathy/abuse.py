@@ -58,14 +58,14 @@ def classify(ctx: Context) -> tuple[str, list[tuple[int, int, str]]]:
         start, end = ctx.span(hit)
         found.append((start, end, kind))
 
+    # "If you don't fix this I'll kill you": only a close negation cancels a threat.
     for hit in ctx.labelled("threat_phrase"):
-        keep(hit, "threat")
+        keep(hit, "threat", negation_window=3)
     for hit in ctx.labelled("threat_verb"):
         if _threat(ctx, hit):
-            keep(hit, "threat")
+            keep(hit, "threat", negation_window=3)
     for hit in ctx.labelled("harass"):
-        if _targeted(ctx, hit.first) or ctx.near("second_poss", hit.first, 2):
-            keep(hit, "harassment")
+        keep(hit, "harassment")  # these words are always aimed at someone
     for hit in ctx.labelled("derog"):
         if ctx.in_sentence("group", hit.first, previous=True):
             # Hate speech often carries its own negation ("they can't help being ..."):

@@ -22,9 +22,9 @@ _THINGS = frozenset(
     "cuenta screen ecran pantalla page pagina password login code".split()
 )
 _TIMES = frozenset(
-    "yesterday monday tuesday wednesday thursday friday saturday sunday week morning "
-    "hier lundi mardi mercredi jeudi vendredi samedi dimanche semaine "
-    "ayer lunes martes miercoles jueves viernes sabado domingo semana".split()
+    "since yesterday monday tuesday wednesday thursday friday saturday sunday week morning "
+    "depuis hier lundi mardi mercredi jeudi vendredi samedi dimanche semaine "
+    "desde ayer lunes martes miercoles jueves viernes sabado domingo semana".split()
 )
 _NUMBER = re.compile(r"\d")
 

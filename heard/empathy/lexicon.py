@@ -33,7 +33,7 @@ class Lexicon:
     language: str
     exact: dict[str, tuple[tuple[Pattern, str], ...]]
     prefix: dict[str, tuple[tuple[Pattern, str], ...]]
-    maskable: tuple[tuple[str, str], ...]  # (whole word, label) for "f*ck"-style matches
+    maskable: tuple[tuple[str, str, bool], ...]  # (word, label, is prefix) for "f*ck" matches
 
 
 def _word_matches(pattern: str, word: str) -> bool:
@@ -50,7 +50,7 @@ def load(language: str) -> Lexicon:
     raw = resources.files("heard.empathy").joinpath(f"lexicons/{language}.tsv").read_text("utf-8")
     exact: dict[str, list[tuple[Pattern, str]]] = {}
     prefix: dict[str, list[tuple[Pattern, str]]] = {}
-    maskable: list[tuple[str, str]] = []
+    maskable: list[tuple[str, str, bool]] = []
     for line in raw.splitlines():
         if not line.strip() or line.startswith("#"):
             continue
@@ -62,7 +62,7 @@ def load(language: str) -> Lexicon:
         else:
             exact.setdefault(head, []).append((pattern, label))
         if label in _MASKABLE and len(pattern) == 1:
-            maskable.append((head.rstrip("*"), label))
+            maskable.append((head.rstrip("*"), label, head.endswith("*")))
     return Lexicon(
         language,
         {k: tuple(v) for k, v in exact.items()},
@@ -78,8 +78,9 @@ def find(lexicon: Lexicon, tokens: list[Token]) -> list[Hit]:
     for i, tok in enumerate(tokens):
         word = tok.norm
         if tok.masked:
-            for whole, label in lexicon.maskable:
-                if masked_matches(word, whole):
+            for whole, label, is_prefix in lexicon.maskable:
+                typed = word[: len(whole)] if is_prefix else word
+                if masked_matches(typed, whole):
                     hits.append(Hit(label, i, i))
             continue
         # "m a t a r a todos" joins into "matara": also try without the last letter.

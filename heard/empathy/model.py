@@ -66,14 +66,14 @@ class EmotionModel:
                 self._words[word] = cached
         return cached
 
-    def predict(self, tokens: list[Token], text: str) -> dict[str, float]:
+    def predict(self, tokens: list[Token], text: str, temperature: float = 1.0) -> dict[str, float]:
         _, other = message_features(tokens, text)
         sums = self._bucket_sum(other)
         for tok in tokens:
             vec = self._word(tok.norm)
             for i in range(self.k):
                 sums[i] += vec[i]
-        logits = [s * scale for s, scale in zip(sums, self.scales, strict=True)]
+        logits = [s * scale / temperature for s, scale in zip(sums, self.scales, strict=True)]
         top = max(logits)
         exps = [math.exp(x - top) for x in logits]
         total = sum(exps)

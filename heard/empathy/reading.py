@@ -139,9 +139,13 @@ def _anger_type(
 ) -> str:
     """Passive: venting, feeling stupid. Escalated: broken, costing money or time, urgent."""
     level = max(emotions["anger"], emotions["frustration"])
-    if level < ANGER_THRESHOLD and abuse in ("none", "swearing"):
+    # Calmly worded but urgent (two pressing reasons, e.g. an outage before a deadline) still
+    # needs the agent to share the urgency: that is escalated too.
+    pressing = len(_ESCALATING.intersection(reasons)) >= 2 and urgency >= 0.5
+    calm = level < ANGER_THRESHOLD and abuse in ("none", "swearing") and not pressing
+    if calm or emotions["gratitude"] > level:
         return "none"
-    if abuse == "threat" or urgency >= 0.6:
+    if abuse == "threat" or urgency >= 0.6 or pressing:
         return "escalated"
     if ctx.labelled("self_blame"):
         return "passive"

@@ -102,6 +102,19 @@ def emotion_examples(language: str, split: str) -> list[Example]:
     return out
 
 
+def support_neutral_examples(limit: int = 3000) -> list[Example]:
+    """Ordinary support questions (banking77 *train*), as neutral training examples (EN).
+
+    Subtitles and Reddit comments have little of the calm, factual register of support
+    messages; without these the model reads "Can you tell me your opening hours?" as angry.
+    """
+    path = _corpora() / "banking77/Dataset/BANKING77/data/train.csv"
+    with path.open(encoding="utf-8", newline="") as handle:
+        texts = sorted({row["text"] for row in csv.DictReader(handle)},
+                       key=lambda t: hashlib.sha1(t.encode("utf-8")).digest())
+    return [Example(text, "neutral", "banking77") for text in texts[:limit]]
+
+
 # --- abuse and false-positive data ------------------------------------------------------
 
 THREAT = "threat"
