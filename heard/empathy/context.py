@@ -60,7 +60,9 @@ class Context:
         """A ``label`` hit in the sentence of token ``i`` (or the one before, if asked)."""
         sentence = self.tokens[i].sentence
         lowest = sentence - 1 if previous else sentence
-        return any(lowest <= self.tokens[h.first].sentence <= sentence for h in self.labelled(label))
+        return any(
+            lowest <= self.tokens[h.first].sentence <= sentence for h in self.labelled(label)
+        )
 
     def negated(self, i: int, window: int = NEGATION_WINDOW) -> bool:
         return self.near("negation", i, window)
@@ -71,7 +73,8 @@ class Context:
             return True
         sentence = self.tokens[i].sentence
         return any(
-            self.tokens[h.first].sentence == sentence and h.last < i for h in self.labelled("report")
+            self.tokens[h.first].sentence == sentence and h.last < i
+            for h in self.labelled("report")
         ) or any(
             self.tokens[h.first].sentence == sentence and 0 < h.first - i <= 3
             for h in self.labelled("report")

@@ -13,18 +13,98 @@ import re
 from heard.empathy.context import Context
 
 _STEPS = frozenset(
-    "when after then first next once clicked tapped quand apres puis ensuite lorsque "
-    "cuando despues luego primero".split()
+    [
+        "when",
+        "after",
+        "then",
+        "first",
+        "next",
+        "once",
+        "clicked",
+        "tapped",
+        "quand",
+        "apres",
+        "puis",
+        "ensuite",
+        "lorsque",
+        "cuando",
+        "despues",
+        "luego",
+        "primero",
+    ]
 )
 _THINGS = frozenset(
-    "iphone ipad android windows mac macos ios chrome firefox safari app version browser "
-    "email invoice order commande pedido facture factura card carte tarjeta account compte "
-    "cuenta screen ecran pantalla page pagina password login code".split()
+    [
+        "iphone",
+        "ipad",
+        "android",
+        "windows",
+        "mac",
+        "macos",
+        "ios",
+        "chrome",
+        "firefox",
+        "safari",
+        "app",
+        "version",
+        "browser",
+        "email",
+        "invoice",
+        "order",
+        "commande",
+        "pedido",
+        "facture",
+        "factura",
+        "card",
+        "carte",
+        "tarjeta",
+        "account",
+        "compte",
+        "cuenta",
+        "screen",
+        "ecran",
+        "pantalla",
+        "page",
+        "pagina",
+        "password",
+        "login",
+        "code",
+    ]
 )
 _TIMES = frozenset(
-    "since yesterday monday tuesday wednesday thursday friday saturday sunday week morning "
-    "depuis hier lundi mardi mercredi jeudi vendredi samedi dimanche semaine "
-    "desde ayer lunes martes miercoles jueves viernes sabado domingo semana".split()
+    [
+        "since",
+        "yesterday",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "week",
+        "morning",
+        "depuis",
+        "hier",
+        "lundi",
+        "mardi",
+        "mercredi",
+        "jeudi",
+        "vendredi",
+        "samedi",
+        "dimanche",
+        "semaine",
+        "desde",
+        "ayer",
+        "lunes",
+        "martes",
+        "miercoles",
+        "jueves",
+        "viernes",
+        "sabado",
+        "domingo",
+        "semana",
+    ]
 )
 _NUMBER = re.compile(r"\d")
 

@@ -38,7 +38,9 @@ def _strengths(ctx: Context) -> tuple[dict[str, float], list[tuple[int, int, str
     strength = dict.fromkeys(LEXICAL, 0.0)
     evidence: list[tuple[int, int, str]] = []
     for hit in ctx.hits:
-        label = "frustration" if hit.label in _FRUSTRATING or hit.label == "self_blame" else hit.label
+        label = (
+            "frustration" if hit.label in _FRUSTRATING or hit.label == "self_blame" else hit.label
+        )
         if label not in strength:
             continue
         weight = 0.8 if hit.label in _FRUSTRATING else 1.0
@@ -71,7 +73,9 @@ def score(ctx: Context, abuse: str) -> tuple[dict[str, float], list[tuple[int, i
     lexical = {name: 1.0 - math.exp(-_LEXICAL_RATE * s) for name, s in strength.items()}
     model = emotion_model(ctx.language)
     probs = (
-        model.predict(ctx.tokens, ctx.text, TEMPERATURE) if model and ctx.tokens else {"neutral": 1.0}
+        model.predict(ctx.tokens, ctx.text, TEMPERATURE)
+        if model and ctx.tokens
+        else {"neutral": 1.0}
     )
     evidence_found = any(strength[name] >= 1.0 for name in LEXICAL)
     weight = _MODEL_WEIGHT_WITH_EVIDENCE if evidence_found else _MODEL_WEIGHT

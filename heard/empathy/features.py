@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import zlib
 from functools import lru_cache
+from itertools import pairwise
 
 from heard.empathy.text import Token
 
@@ -40,7 +41,7 @@ def message_features(tokens: list[Token], text: str) -> tuple[list[tuple[int, ..
     """
     words = [t.norm for t in tokens]
     per_word = [word_features(w) for w in words]
-    other = [_h("b " + a + " " + b) for a, b in zip(words, words[1:], strict=False)]
+    other = [_h("b " + a + " " + b) for a, b in pairwise(words)]
     other.append(_h("bias"))
     if any(t.caps for t in tokens):
         other.append(_h("flag caps"))

@@ -8,7 +8,7 @@ customers ("f*ck", "m**de") match swear and insult entries of the same length.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 from heard.empathy.text import Token, masked_matches
@@ -42,7 +42,7 @@ def _word_matches(pattern: str, word: str) -> bool:
     return pattern == word
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(language: str) -> Lexicon:
     """Parse ``lexicons/<language>.tsv`` once per process."""
     if language not in LANGUAGES:

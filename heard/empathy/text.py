@@ -19,8 +19,9 @@ from functools import lru_cache
 MAX_CHARS = 4000
 
 _TOKEN = re.compile(r"[^\W_]+(?:[*@$0-9][^\W_]*)*[*]*|[*@$]+[^\W_]+[^\W_*]*", re.UNICODE)
-_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a",
-                       "$": "s"})
+_LEET = str.maketrans(
+    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
+)
 _REPEAT = re.compile(r"(\D)\1{2,}")
 _SENTENCE_END = re.compile(r"[.!?;\n]+")
 # Quotation marks in the three languages; text between them is reported speech.
@@ -50,9 +51,11 @@ def strip_accents(text: str) -> str:
 def normalize_word(raw: str) -> str:
     """``"MÉRDEEE"`` -> ``"merde"``, ``"m3rd3"`` -> ``"merde"``, ``"f*ck"`` -> ``"f*ck"``."""
     word = strip_accents(raw.lower())
-    if any(ch.isdigit() for ch in word) and any(ch.isalpha() for ch in word):
-        word = word.translate(_LEET)
-    elif "@" in word or "$" in word:
+    if (
+        (any(ch.isdigit() for ch in word) and any(ch.isalpha() for ch in word))
+        or "@" in word
+        or "$" in word
+    ):
         word = word.translate(_LEET)
     return _REPEAT.sub(r"\1", word)
 
@@ -80,7 +83,9 @@ def tokenize(text: str) -> list[Token]:
     """
     text = text[:MAX_CHARS]
     quoted = _quoted_ranges(text)
-    raw: list[tuple[str, int, int]] = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+    raw: list[tuple[str, int, int]] = [
+        (m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)
+    ]
     merged: list[tuple[str, int, int, bool]] = []
     i = 0
     while i < len(raw):

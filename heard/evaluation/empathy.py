@@ -110,8 +110,10 @@ def support_neutral_examples(limit: int = 3000) -> list[Example]:
     """
     path = _corpora() / "banking77/Dataset/BANKING77/data/train.csv"
     with path.open(encoding="utf-8", newline="") as handle:
-        texts = sorted({row["text"] for row in csv.DictReader(handle)},
-                       key=lambda t: hashlib.sha1(t.encode("utf-8")).digest())
+        texts = sorted(
+            {row["text"] for row in csv.DictReader(handle)},
+            key=lambda t: hashlib.sha1(t.encode("utf-8")).digest(),
+        )
     return [Example(text, "neutral", "banking77") for text in texts[:limit]]
 
 

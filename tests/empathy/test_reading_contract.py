@@ -47,7 +47,9 @@ def test_short_text_falls_back_to_conversation_language() -> None:
 
 
 def test_long_text_detects_its_own_language() -> None:
-    reading = analyze("Bonjour, ma commande n'est toujours pas arrivée depuis lundi.", language="en")
+    reading = analyze(
+        "Bonjour, ma commande n'est toujours pas arrivée depuis lundi.", language="en"
+    )
     assert reading.language == "fr"
     assert reading.language_confidence > 0.8
 

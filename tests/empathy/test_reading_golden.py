@@ -26,9 +26,7 @@ def _rows() -> list[object]:
             marks = []
             if row["note"].startswith("limit:"):
                 marks.append(pytest.mark.xfail(reason=row["note"], strict=True))
-            params.append(
-                pytest.param(language, row, id=f"{language}-{number:02d}", marks=marks)
-            )
+            params.append(pytest.param(language, row, id=f"{language}-{number:02d}", marks=marks))
     return params
 
 
@@ -44,7 +42,9 @@ def _mismatches(reading: Reading, row: dict[str, str]) -> list[str]:
     elif row["reasons"] != "*":
         missing = set(row["reasons"].split(",")) - set(reading.urgency_reasons)
         if missing:
-            problems.append(f"missing urgency reasons {sorted(missing)} in {reading.urgency_reasons}")
+            problems.append(
+                f"missing urgency reasons {sorted(missing)} in {reading.urgency_reasons}"
+            )
     if row["abuse"] != "*" and reading.abuse != row["abuse"]:
         problems.append(f"abuse {reading.abuse} != {row['abuse']}")
     if row["detail"] != "*" and reading.detail != row["detail"]:
