@@ -5,7 +5,9 @@ from heard.db.audit import AuditEvent
 from heard.db.base import Base, utcnow
 from heard.db.conversation import Conversation
 from heard.db.customer import Customer, CustomerIdentity
+from heard.db.email import EmailDelivery, RawEmail
 from heard.db.engine import Database, after_commit
+from heard.db.mailbox import Mailbox
 from heard.db.message import Message
 from heard.db.outbox import OutboxItem
 from heard.db.tag import ConversationTag, Tag
@@ -21,8 +23,11 @@ __all__ = [
     "Customer",
     "CustomerIdentity",
     "Database",
+    "EmailDelivery",
+    "Mailbox",
     "Message",
     "OutboxItem",
+    "RawEmail",
     "Tag",
     "Team",
     "TeamMember",
