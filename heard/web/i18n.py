@@ -64,3 +64,13 @@ def negotiate(accept_language: str | None) -> str:
         if code in LANGUAGES:
             return code
     return "en"
+
+
+# Values shown through ``_(value)`` in templates: statuses, channels, emotions and so on.
+DYNAMIC_MESSAGES = (
+    "open", "pending", "snoozed", "closed",
+    "email", "chat", "social", "phone", "web_form", "api", "handle",
+    "anger", "frustration", "anxiety", "sadness", "confusion", "gratitude", "neutral",
+    "passive", "escalated",
+    "low", "normal", "high",
+)
