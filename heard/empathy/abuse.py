@@ -24,6 +24,23 @@ from heard.empathy.lexicon import Hit
 RANK = ("none", "swearing", "insult", "harassment", "threat")
 
 
+def _self_directed(ctx: Context, i: int) -> bool:
+    """ "I was such an idiot", "je suis nul", "soy un cretino": rude, but aimed at oneself."""
+    return ctx.near("self", i, 4) and not ctx.near("second", i, 4, 1)
+
+
+def _group(ctx: Context, i: int) -> bool:
+    """An identity group is named in this sentence or the one before, on the same side of
+    any quotation marks ("showing hate like '...' gets you banned" quotes, it does not hate)."""
+    quoted = ctx.tokens[i].quoted
+    sentence = ctx.tokens[i].sentence
+    return any(
+        sentence - 1 <= ctx.tokens[h.first].sentence <= sentence
+        and ctx.tokens[h.first].quoted == quoted
+        for h in ctx.labelled("group")
+    )
+
+
 def _targeted(ctx: Context, i: int) -> bool:
     """A person is the target of the word at ``i``: "you …", "tu es …", "he is a …"."""
     return ctx.near("second", i, 4, 1) or ctx.near("person", i, 4)
@@ -67,27 +84,31 @@ def classify(ctx: Context) -> tuple[str, list[tuple[int, int, str]]]:
     for hit in ctx.labelled("harass"):
         keep(hit, "harassment")  # these words are always aimed at someone
     for hit in ctx.labelled("derog"):
-        if ctx.in_sentence("group", hit.first, previous=True):
+        if _group(ctx, hit.first):
             # Hate speech often carries its own negation ("they can't help being ..."):
             # only a negation right before the word cancels it.
             keep(hit, "harassment", negation_window=2)
-        elif ctx.near("second", hit.last, 0, 2):
+        elif ctx.near("second", hit.last, 0, 2) or ctx.near("second", hit.first, 2):
             keep(hit, "insult")
+    self_directed: list[Hit] = []
     for hit in ctx.labelled("insult_noun"):
-        kind = "harassment" if ctx.in_sentence("group", hit.first) else "insult"
-        keep(hit, kind)
+        if _self_directed(ctx, hit.first) and not ctx.reported(hit.first):
+            self_directed.append(hit)
+            continue
+        keep(hit, "harassment" if _group(ctx, hit.first) else "insult")
     for hit in ctx.labelled("insult_phrase"):
         keep(hit, "insult")
     for hit in ctx.labelled("insult_adj"):
-        if _targeted(ctx, hit.first):
-            kind = "harassment" if ctx.in_sentence("group", hit.first) else "insult"
-            keep(hit, kind)
+        if _group(ctx, hit.first):
+            keep(hit, "harassment")
+        elif _targeted(ctx, hit.first) and not _self_directed(ctx, hit.first):
+            keep(hit, "insult")
     flagged = {(s, e) for s, e, _ in found}
-    for hit in ctx.labelled("swear"):
+    for hit in ctx.labelled("swear") + self_directed:
         start, end = ctx.span(hit)
         if (start, end) in flagged or ctx.tokens[hit.first].quoted:
             continue
-        if ctx.in_sentence("group", hit.first):
+        if _group(ctx, hit.first):
             keep(hit, "harassment")  # swearing at an identity group
         else:
             found.append((start, end, "swearing"))
