@@ -8,10 +8,10 @@ from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from heard.db import Agent, ApiToken, utcnow
+from heard.db import Agent, ApiToken
 
 TOKEN_PREFIX = "heard_"
 
@@ -58,12 +58,6 @@ def agent_for_token(session: Session, token: str) -> Agent | None:
     if agent is None or not agent.is_active:
         return None
     return agent
-
-
-def touch_token(session: Session, token: str) -> None:
-    session.execute(
-        update(ApiToken).where(ApiToken.token_hash == token_hash(token)).values(last_used_at=utcnow())
-    )
 
 
 def agent_for_login(session: Session, email: str, password: str) -> Agent | None:

@@ -99,7 +99,9 @@ def cmd_create_token(settings: Settings, args: argparse.Namespace) -> int:
 
     db = _db(settings)
     with db.read() as session:
-        agent_id = session.scalars(select(Agent.id).where(Agent.email == args.email.lower())).first()
+        agent_id = session.scalars(
+            select(Agent.id).where(Agent.email == args.email.lower())
+        ).first()
     if agent_id is None:
         print(f"error: no agent with email {args.email}", file=sys.stderr)
         return 2

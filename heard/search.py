@@ -14,6 +14,7 @@ creates them from the DDL here and ``alembic check`` ignores names in ``SEARCH_O
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from sqlalchemy import Select, literal_column, select, text, union
 from sqlalchemy.engine import Connection
@@ -138,17 +139,17 @@ def matching_conversations(dialect: str, q: str) -> Select[tuple[int]] | None:
                 .where(text("search_message_fts MATCH :fts_q"))
             )
         )
-        by_subject = (
+        by_subject: Select[Any] = (
             select(literal_column("rowid"))
             .select_from(text("search_conversation_fts"))
             .where(text("search_conversation_fts MATCH :fts_q"))
         )
         return select(union(by_message, by_subject).subquery().c[0]).params(fts_q=match)
     plain = " ".join(terms)
-    tsq = (
-        "(plainto_tsquery('english', unaccent(:ts_q)) || plainto_tsquery('french', unaccent(:ts_q))"
-        " || plainto_tsquery('spanish', unaccent(:ts_q)) || plainto_tsquery('simple', unaccent(:ts_q)))"
-    )
+    tsq = "(" + " || ".join(
+        f"plainto_tsquery('{cfg}', unaccent(:ts_q))"
+        for cfg in ("english", "french", "spanish", "simple")
+    ) + ")"
     # OR across languages is per word: every word must match in at least one configuration.
     if len(terms) > 1:
         parts = []

@@ -33,6 +33,7 @@ def create_agent(
     if password is not None and len(password) < 8:
         raise ValueError("a password needs at least 8 characters")
     email = normalize_email(email)
+    first_language = (languages or ["en"])[0]
     with db.write() as session:
         if session.scalars(select(Agent.id).where(Agent.email == email)).first() is not None:
             raise ValueError(f"an agent with email {email} already exists")
@@ -46,7 +47,7 @@ def create_agent(
             if password
             else None,
             languages=languages or ["en"],
-            ui_language=(languages or ["en"])[0] if (languages or ["en"])[0] in UI_LANGUAGES else "en",
+            ui_language=first_language if first_language in UI_LANGUAGES else "en",
         )
         session.add(agent)
         session.flush()
@@ -77,7 +78,8 @@ def update_agent(
     if role is not None and role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
     if availability is not None and availability not in AVAILABILITY:
-        raise ValueError(f"unknown availability {availability!r}; expected {', '.join(AVAILABILITY)}")
+        expected = ", ".join(AVAILABILITY)
+        raise ValueError(f"unknown availability {availability!r}; expected {expected}")
     if ui_language is not None and ui_language not in UI_LANGUAGES:
         raise ValueError(f"unknown UI language {ui_language!r}; expected en, fr or es")
     with db.write() as session:

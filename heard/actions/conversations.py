@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
 
 from heard.access import Actor, Forbidden, NotFound, access_conversation
@@ -23,8 +24,8 @@ def assign(
     *,
     actor: Actor,
     conversation_id: int,
-    agent_id: int | None | object = _UNSET,
-    team_id: int | None | object = _UNSET,
+    agent_id: int | object | None = _UNSET,
+    team_id: int | object | None = _UNSET,
 ) -> None:
     """Give the conversation to an agent and/or a team (``None`` clears it).
 
@@ -167,11 +168,11 @@ def merge_conversations(db: Database, *, actor: Actor, source_id: int, target_id
         target = access_conversation(session, actor, target_id, for_update=True)
         if source.merged_into_id is not None or target.merged_into_id is not None:
             raise ValueError("one of these conversations was already merged")
-        moved = session.execute(
+        moved = cast(CursorResult[Any], session.execute(
             update(Message)
             .where(Message.conversation_id == source.id)
             .values(conversation_id=target.id)
-        ).rowcount
+        )).rowcount
         target_tags = select(ConversationTag.tag_id).where(
             ConversationTag.conversation_id == target.id
         )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
 
 from heard.access import Actor, NotFound, access_customer, require_role
@@ -109,15 +110,17 @@ def delete_customer(db: Database, *, actor: Actor, customer_id: int) -> None:
             session.scalars(select(Conversation.id).where(Conversation.customer_id == customer.id))
         )
         if conv_ids:
-            session.execute(Message.__table__.delete().where(Message.conversation_id.in_(conv_ids)))
+            session.execute(delete(Message).where(Message.conversation_id.in_(conv_ids)))
             session.execute(
                 update(Conversation)
                 .where(Conversation.merged_into_id.in_(conv_ids))
                 .values(merged_into_id=None)
             )
-            session.execute(Conversation.__table__.delete().where(Conversation.id.in_(conv_ids)))
+            session.execute(delete(Conversation).where(Conversation.id.in_(conv_ids)))
         session.execute(
-            update(Customer).where(Customer.merged_into_id == customer.id).values(merged_into_id=None)
+            update(Customer)
+            .where(Customer.merged_into_id == customer.id)
+            .values(merged_into_id=None)
         )
         session.delete(customer)
         record(session, actor, "customer.delete", "customer", customer_id,
@@ -134,11 +137,11 @@ def merge_customers(db: Database, *, actor: Actor, source_id: int, target_id: in
         target = access_customer(session, actor, target_id)
         if source.merged_into_id is not None or target.merged_into_id is not None:
             raise NotFound("customer")
-        moved = session.execute(
+        moved = cast(CursorResult[Any], session.execute(
             update(Conversation)
             .where(Conversation.customer_id == source.id)
             .values(customer_id=target.id)
-        ).rowcount
+        )).rowcount
         session.execute(
             update(CustomerIdentity)
             .where(CustomerIdentity.customer_id == source.id)

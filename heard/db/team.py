@@ -19,7 +19,9 @@ class Team(Base):
 class TeamMember(Base):
     __tablename__ = "team_member"
 
-    team_id: Mapped[int] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"), primary_key=True)
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("team.id", ondelete="CASCADE"), primary_key=True
+    )
     agent_id: Mapped[int] = mapped_column(
         ForeignKey("agent.id", ondelete="CASCADE"), primary_key=True, index=True
     )

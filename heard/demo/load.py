@@ -99,7 +99,8 @@ def load_demo(db: Database, data: DemoData | None = None, *, password_time_cost:
                                               priority=conv.priority)
                     if conv.tags:
                         conv_actions.add_tags(db, actor=admin_actor,
-                                              conversation_id=conversation_id, names=list(conv.tags))
+                                              conversation_id=conversation_id,
+                                              names=list(conv.tags))
             elif conversation_id is not None:
                 author = actors[m.author_email or admin.email]
                 if m.kind == "outbound":

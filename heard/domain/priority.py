@@ -9,7 +9,8 @@ def priority_value(name: str) -> int:
     try:
         return PRIORITIES.index(name)
     except ValueError:
-        raise ValueError(f"unknown priority {name!r}; expected one of {', '.join(PRIORITIES)}") from None
+        expected = ", ".join(PRIORITIES)
+        raise ValueError(f"unknown priority {name!r}; expected one of {expected}") from None
 
 
 def priority_name(value: int) -> str:

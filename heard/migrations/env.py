@@ -15,7 +15,9 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
     # Full-text search structures are dialect-specific and created by hand in migrations
     # (FTS5 virtual tables on SQLite, a tsvector column + GIN index on PostgreSQL).
     return not (name is not None and any(name.startswith(p) for p in SEARCH_OBJECTS))

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy import select
 
 from heard import queries
-from heard.access import Actor, NotFound, access_customer
+from heard.access import Actor, access_customer
 from heard.actions import agents as agent_actions
 from heard.actions import conversations as conv_actions
 from heard.actions import customers as customer_actions
@@ -16,7 +16,7 @@ from heard.actions import messages as message_actions
 from heard.actions import tags as tag_actions
 from heard.actions.conversations import _UNSET
 from heard.actions.customers import CustomerRef
-from heard.db import Agent, Conversation, CustomerIdentity, Database, Message, Tag, Team, TeamMember
+from heard.db import Agent, CustomerIdentity, Database, Message, Tag, Team, TeamMember
 from heard.domain.priority import priority_name
 from heard.web import schemas as s
 from heard.web.deps import api_actor, get_db
@@ -160,9 +160,10 @@ def post_reply(conversation_id: int, body: s.ReplyIn, actor: ActorDep, db: DbDep
     tags=["conversations"],
 )
 def post_note(conversation_id: int, body: s.NoteIn, actor: ActorDep, db: DbDep) -> s.CreatedOut:
-    return s.CreatedOut(
-        id=message_actions.add_note(db, actor=actor, conversation_id=conversation_id, text=body.text)
+    note_id = message_actions.add_note(
+        db, actor=actor, conversation_id=conversation_id, text=body.text
     )
+    return s.CreatedOut(id=note_id)
 
 
 @router.post("/conversations/{conversation_id}/assign", status_code=204, tags=["conversations"])
@@ -305,7 +306,9 @@ def patch_agent(agent_id: int, body: s.AgentUpdateIn, actor: ActorDep, db: DbDep
         return _agent_out(session.get_one(Agent, agent_id))
 
 
-@router.post("/agents/{agent_id}/tokens", status_code=201, response_model=s.TokenOut, tags=["agents"])
+@router.post(
+    "/agents/{agent_id}/tokens", status_code=201, response_model=s.TokenOut, tags=["agents"]
+)
 def create_token(agent_id: int, body: s.TokenIn, actor: ActorDep, db: DbDep) -> s.TokenOut:
     return s.TokenOut(
         token=agent_actions.create_token(db, actor=actor, agent_id=agent_id, name=body.name)
@@ -339,7 +342,8 @@ def put_team_members(team_id: int, body: s.TeamMembersIn, actor: ActorDep, db: D
 @router.get("/tags", response_model=list[s.TagOut], tags=["tags"])
 def list_tags(actor: ActorDep, db: DbDep) -> list[s.TagOut]:
     with db.read() as session:
-        return [s.TagOut(id=t.id, name=t.name) for t in session.scalars(select(Tag).order_by(Tag.name))]
+        tags = session.scalars(select(Tag).order_by(Tag.name))
+        return [s.TagOut(id=t.id, name=t.name) for t in tags]
 
 
 @router.post("/tags", status_code=201, response_model=s.TagOut, tags=["tags"])
@@ -354,5 +358,3 @@ def create_tag(body: s.TagIn, actor: ActorDep, db: DbDep) -> s.TagOut:
 def delete_tag(tag_id: int, actor: ActorDep, db: DbDep) -> None:
     tag_actions.delete_tag(db, actor=actor, tag_id=tag_id)
 
-
-__all__ = ["Conversation", "NotFound", "router"]

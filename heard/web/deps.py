@@ -58,14 +58,13 @@ def api_actor(request: Request) -> Actor:
             agent = agent_for_token(session, token.strip())
             if agent is None:
                 raise HTTPException(401, "invalid or revoked API token")
-            actor = actor_for_agent(session, agent)
-        return actor
-    actor = session_actor(request)
-    if actor is None:
+            return actor_for_agent(session, agent)
+    logged_in = session_actor(request)
+    if logged_in is None:
         raise HTTPException(401, "authentication required: a bearer token or a login session")
     if request.method not in SAFE_METHODS:
         sent = request.headers.get("x-csrf-token", "")
         if not sent or not secrets.compare_digest(sent, str(request.session.get("csrf", ""))):
             raise HTTPException(403, "missing or wrong X-CSRF-Token header")
-    return actor
+    return logged_in
 

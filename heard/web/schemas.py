@@ -175,7 +175,7 @@ class AgentIn(Strict):
     name: str = Field(min_length=1, max_length=200)
     role: Literal["agent", "lead", "admin"] = "agent"
     password: str | None = Field(default=None, min_length=8, max_length=200)
-    languages: list[Language] = Field(default_factory=lambda: ["en"], max_length=3)
+    languages: list[Language] = Field(default_factory=lambda: list[Language](["en"]), max_length=3)
     team_ids: list[int] = Field(default_factory=list, max_length=50)
 
 
