@@ -65,11 +65,41 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         print(f"demo data {note}; log in at http://{args.host}:{args.port}/login as "
               f"{result.login_email} / {result.login_password}", flush=True)
     app = create_app(settings, db)
+    listener = None
+    if args.smtp_port:
+        from heard.channels.email.smtp_server import SMTPListener
+
+        listener = SMTPListener(db, settings, host=args.host, port=args.smtp_port)
+        listener.start()
+        print(f"SMTP listener on {args.host}:{args.smtp_port}", flush=True)
     print(f"Heard ready in {time.perf_counter() - started:.2f}s on http://{args.host}:{args.port} "
           f"(API docs: /api/docs, database: {_safe_url(settings.database_url)})", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
-                workers=None, access_log=args.log_level == "debug")
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
+                    workers=None, access_log=args.log_level == "debug")
+    finally:
+        if listener is not None:
+            listener.stop()
     return 0
+
+
+def cmd_smtp(settings: Settings, args: argparse.Namespace) -> int:
+    from heard.channels.email.smtp_server import serve_forever
+
+    serve_forever(_db(settings), settings, host=args.host, port=args.port)
+    return 0
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from heard.worker import run
+
+    return run(settings, once=args.once)
+
+
+def cmd_fetch(settings: Settings, args: argparse.Namespace) -> int:
+    from heard.channels.email.fetch import run_fetchers
+
+    return run_fetchers(settings, once=args.once, poll_seconds=args.poll)
 
 
 def cmd_create_agent(settings: Settings, args: argparse.Namespace) -> int:
@@ -128,7 +158,23 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    s.add_argument("--smtp-port", type=int, default=0,
+                   help="also run the email SMTP listener on this port (0: off)")
     s.set_defaults(fn=cmd_serve)
+
+    m = sub.add_parser("smtp", help="run the email SMTP listener (mail for our mailboxes)")
+    m.add_argument("--host", default="127.0.0.1")
+    m.add_argument("--port", type=int, default=2525)
+    m.set_defaults(fn=cmd_smtp)
+
+    w = sub.add_parser("worker", help="send queued email and retry failures (the outbox)")
+    w.add_argument("--once", action="store_true", help="one pass, then exit")
+    w.set_defaults(fn=cmd_worker)
+
+    f = sub.add_parser("fetch", help="fetch mail for IMAP/POP3 mailboxes (IDLE where possible)")
+    f.add_argument("--once", action="store_true", help="one pass, then exit")
+    f.add_argument("--poll", type=float, default=60.0, help="seconds between polls")
+    f.set_defaults(fn=cmd_fetch)
 
     sub.add_parser("migrate", help="create or upgrade the database schema").set_defaults(
         fn=cmd_migrate

@@ -32,6 +32,9 @@ class Settings:
     redis_url: str | None = None
     # Domain used in Message-IDs we generate; replies that reference it are ours.
     message_id_domain: str = "heard.localhost"
+    # A reply to a closed email conversation reopens it within this many days; later, it
+    # opens a new conversation linked to the old one.
+    email_reopen_days: int = 14
     # Argon2 cost; tests lower it (hashing cost is not what they test).
     argon2_time_cost: int = 3
     argon2_memory_cost: int = 65536
@@ -66,6 +69,7 @@ class Settings:
             secret_key=secret,
             redis_url=env.get("HEARD_REDIS_URL") or None,
             message_id_domain=env.get("HEARD_MESSAGE_ID_DOMAIN", "heard.localhost"),
+            email_reopen_days=int(env.get("HEARD_EMAIL_REOPEN_DAYS", "14")),
             argon2_time_cost=int(env.get("HEARD_ARGON2_TIME_COST", "3")),
             argon2_memory_cost=int(env.get("HEARD_ARGON2_MEMORY_COST", "65536")),
         )

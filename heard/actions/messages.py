@@ -36,6 +36,10 @@ class Inbound:
     attachments: list[dict[str, Any]] = field(default_factory=list)
     channel_meta: dict[str, Any] = field(default_factory=dict)
     received_at: datetime | None = None
+    # Set by a channel that already threaded the message itself (email matches Message-IDs
+    # and subject tokens): append to this conversation, reopening it if closed. None: find
+    # the customer's open conversation on ``thread_key`` as usual.
+    conversation_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,7 @@ class Received:
     conversation_id: int
     message_id: int
     created: bool
+    opened: bool = False  # this message started a new conversation
 
 
 def sanitize_html(html: str | None) -> str | None:
@@ -92,7 +97,8 @@ def _receive(db: Database, actor: Actor, inbound: Inbound) -> Received:
     now = inbound.received_at or utcnow()
     with db.write() as session:
         customer = resolve_customer(session, inbound.customer, language=None)
-        conversation = session.scalars(
+        conversation = _threaded(session, inbound.conversation_id)
+        conversation = conversation or session.scalars(
             select(Conversation)
             .where(
                 Conversation.customer_id == customer.id,
@@ -126,6 +132,7 @@ def _receive(db: Database, actor: Actor, inbound: Inbound) -> Received:
         elif conversation.status != "open":
             conversation.status = status_after_customer_message(conversation.status)
             conversation.snoozed_until = None
+            conversation.closed_at = None  # a threaded reply reopens a closed conversation
         conversation.last_customer_message_at = now
         conversation.last_activity_at = now
         reading.apply_to(conversation)
@@ -148,7 +155,18 @@ def _receive(db: Database, actor: Actor, inbound: Inbound) -> Received:
         record(session, actor, "conversation.open" if opened else "message.receive",
                "conversation", conversation.id, after={"message_id": message.id})
         announce(session, "message.new", conversation.id, message_id=message.id, kind="inbound")
-        return Received(conversation_id=conversation.id, message_id=message.id, created=True)
+        return Received(conversation_id=conversation.id, message_id=message.id, created=True,
+                        opened=opened)
+
+
+def _threaded(session: Session, conversation_id: int | None) -> Conversation | None:
+    """The conversation a channel threaded the message into, following merges."""
+    if conversation_id is None:
+        return None
+    conversation = session.get(Conversation, conversation_id)
+    while conversation is not None and conversation.merged_into_id is not None:
+        conversation = session.get(Conversation, conversation.merged_into_id)
+    return conversation
 
 
 def _subject_from(text: str) -> str:

@@ -18,7 +18,7 @@ from heard.domain.identity import IdentityError
 from heard.domain.status import TransitionError
 from heard.queries import BadCursor
 from heard.settings import Settings
-from heard.web import api, ui
+from heard.web import api, email_api, ui
 from heard.web.i18n import gettext
 
 
@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         max_age=14 * 24 * 3600,
     )
     app.include_router(api.router)
+    app.include_router(email_api.router)
     app.include_router(ui.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), "static")
 
