@@ -35,7 +35,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from heard.empathy.coach_phrasebook import LANGUAGES, Phrasebook, load_all, phrasebook
+from heard.empathy.coach_phrasebook import (
+    LANGUAGES,
+    Phrasebook,
+    load_all,
+    lower_same_length,
+    phrasebook,
+)
 
 CODES = (
     "over_apology",
@@ -69,6 +75,7 @@ UPSET_EMOTIONS = ("anger", "frustration", "anxiety", "sadness")
 _SENTENCE = re.compile(r"[^\n.!?…]*(?:[.!?…]+(?=\s|$)|\n|$)|[^\n]+?(?:\n|$)")
 _BOUNDARY = re.compile(r"(?<=[.!?…])\s+|\n+")
 _WORD = re.compile(r"[^\W_]+(?:['-][^\W_]+)*")
+_LETTER = re.compile(r"[^\W\d_]")
 _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 _MENTION = re.compile(r"[@#]\w+")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n|\n(?=\s*(?:[-*•]|\d+[.)])\s)")
@@ -77,6 +84,8 @@ _EMOJI = re.compile(
     "[\U0001f300-\U0001faff\U00002600-\U000027bf\U0001f000-\U0001f2ff]|(?<!\\w)[:;]-?[)D(P](?!\\w)"
 )
 _EXCLAMATION = re.compile(r"!")
+# A word in capitals (Latin-1 covers EN/FR/ES), two letters or more, as a whole word.
+_CAPS_WORD = re.compile(r"(?<![\w'-])[A-ZÀ-ÖØ-Þ]{2,}(?![\w'-])")
 EXCLAMATIONS_MAX = 1  # one "Thanks!" is house style on social; two or more read as cheery
 # A question of two words or more asks the customer for something: that is a next step,
 # and the conversation goes on, so it needs no closing line either.
@@ -152,18 +161,32 @@ class _Sentence:
     words: int
 
 
-@dataclass(slots=True)
 class _Scan:
-    """Matches of each phrase list over the normalised draft."""
+    """Matches of each phrase list over the lower-cased draft, scanned on first use.
 
-    hits: dict[str, list[re.Match[str]]]
+    Lazy because several lists only matter sometimes (boundaries when the customer is
+    abusive, playful words when upset): each skipped scan saves a pass over the draft.
+    """
+
+    __slots__ = ("_book", "_cache", "_low")
+
+    def __init__(self, book: Phrasebook, low: str) -> None:
+        self._book = book
+        self._low = low
+        self._cache: dict[str, list[re.Match[str]]] = {}
+
+    def hits(self, name: str) -> list[re.Match[str]]:
+        found = self._cache.get(name)
+        if found is None:
+            found = self._cache[name] = list(self._book.phrases[name].finditer(self._low))
+        return found
 
     def first(self, name: str) -> re.Match[str] | None:
-        found = self.hits[name]
+        found = self.hits(name)
         return found[0] if found else None
 
     def any(self, name: str) -> bool:
-        return bool(self.hits[name])
+        return bool(self.hits(name))
 
 
 def _normalise(text: str) -> str:
@@ -193,10 +216,6 @@ def _add_sentence(out: list[_Sentence], text: str, start: int, end: int) -> None
 
 def _count_words(text: str) -> int:
     return len(_WORD.findall(_URL.sub(" ", _MENTION.sub(" ", text))))
-
-
-def _scan(book: Phrasebook, text: str) -> _Scan:
-    return _Scan({name: list(rx.finditer(text)) for name, rx in book.phrases.items()})
 
 
 def _inside(span: tuple[int, int], sentence: _Sentence) -> bool:
@@ -236,22 +255,18 @@ def _is_upset(reading: ReadingLike | None) -> bool:
 
 def _shouting(text: str) -> tuple[int, int] | None:
     """A run of three ALL-CAPS words, or one of six letters or more (not an acronym)."""
-    run_start: int | None = None
+    run_start = run_end = 0
     run = 0
-    for m in _WORD.finditer(text):
-        word = m.group()
-        letters = [ch for ch in word if ch.isalpha()]
-        caps = len(letters) >= 2 and all(ch.isupper() for ch in letters)
-        if caps and len(letters) >= 6:
-            return (m.start(), m.end())
-        if caps:
-            if run == 0:
-                run_start = m.start()
+    for m in _CAPS_WORD.finditer(text):
+        if m.end() - m.start() >= 6:
+            return m.span()
+        if run and not text[run_end : m.start()].strip():
             run += 1
-            if run >= 3 and run_start is not None:
-                return (run_start, m.end())
         else:
-            run = 0
+            run, run_start = 1, m.start()
+        run_end = m.end()
+        if run >= 3:
+            return (run_start, run_end)
     return None
 
 
@@ -284,8 +299,11 @@ def review(
         expected = reading.language
 
     text = _normalise(draft)
-    letters = sum(1 for ch in _URL.sub(" ", text) if ch.isalpha())
-    draft_lang, draft_conf = _detect(_URL.sub(" ", _MENTION.sub(" ", text)), expected or "en")
+    letters = len(_LETTER.findall(_URL.sub(" ", text)))
+    # The opening 600 characters tell the language as well as the whole draft, at a
+    # fraction of the model's cost.
+    sample = _URL.sub(" ", _MENTION.sub(" ", text[:800]))[:600]
+    draft_lang, draft_conf = _detect(sample, expected or "en")
     book = phrasebook(draft_lang)
     return _Reviewer(book, draft, text, customer_text, reading, expected).run(
         letters=letters, draft_conf=draft_conf
@@ -309,7 +327,8 @@ class _Reviewer:
         self.reading = reading
         self.expected = expected
         self.sentences = _sentences(text)
-        self.scan = _scan(book, text)
+        self.low = lower_same_length(text)
+        self.scan = _Scan(book, self.low)
         self.findings: list[Finding] = []
         self.abusive = reading is not None and reading.abuse in ABUSIVE
 
@@ -322,6 +341,10 @@ class _Reviewer:
         suggestion: str | None,
     ) -> None:
         self.findings.append(Finding(code, severity, span, message, suggestion))
+
+    def quote(self, m: re.Match[str]) -> str:
+        """The draft's own words for a match (matches run on the lower-cased copy)."""
+        return self.draft[m.start() : m.end()].strip()
 
     def msg(self, key: str, **values: str) -> str:
         return self.book.messages[key].format(**values)
@@ -364,19 +387,19 @@ class _Reviewer:
         if shared:
             evidence["listen"] = "shares: " + ", ".join(shared[:5])
         elif (m := self.scan.first("listen")) is not None:
-            evidence["listen"] = m.group()
+            evidence["listen"] = self.quote(m)
         ack = self.scan.first("empathy") or self.scan.first("apology")
         if ack is not None:
-            evidence["acknowledge"] = ack.group()
+            evidence["acknowledge"] = self.quote(ack)
         act = self.scan.first("action") or self.scan.first("instruction")
         if act is not None:
-            evidence["act"] = act.group().strip()
+            evidence["act"] = self.quote(act)
         elif (q := _QUESTION.search(self.text)) is not None:
-            evidence["act"] = q.group().strip()
+            evidence["act"] = self.quote(q)
         if (m := self.scan.first("thanks")) is not None:
-            evidence["thank"] = m.group()
+            evidence["thank"] = self.quote(m)
         if (m := self.scan.first("explain")) is not None:
-            evidence["explain"] = m.group()
+            evidence["explain"] = self.quote(m)
         latte = {step: step in evidence for step in LATTE_STEPS}
         return latte, {step: evidence.get(step, "") for step in LATTE_STEPS}
 
@@ -397,8 +420,8 @@ class _Reviewer:
         )
 
     def check_apology_and_action(self, acted: bool) -> None:
-        apologies = self.scan.hits["apology"]
-        empathy = self.scan.hits["empathy"]
+        apologies = self.scan.hits("apology")
+        empathy = self.scan.hits("empathy")
         if len(apologies) >= 2:
             m = apologies[1]
             self.add(
@@ -449,12 +472,12 @@ class _Reviewer:
             has_sym = any(
                 _inside(m.span(), s)
                 for name in ("apology", "empathy")
-                for m in self.scan.hits[name]
+                for m in self.scan.hits(name)
             )
             has_sol = any(
                 _inside(m.span(), s)
                 for name in ("action", "explain", "instruction")
-                for m in self.scan.hits[name]
+                for m in self.scan.hits(name)
             )
             if has_sym and not has_sol:
                 sympathy += s.words
@@ -484,28 +507,22 @@ class _Reviewer:
         return any(
             _inside(m.span(), s)
             for name in ("boundary_redirect", "boundary_limit", "boundary_end")
-            for m in self.scan.hits[name]
+            for m in self.scan.hits(name)
         )
 
     def check_rewrites(self) -> None:
-        seen: set[tuple[int, int]] = set()
-        for rule in self.book.rules:
-            for m in rule.pattern.finditer(self.text):
-                if any(a < m.end() and m.start() < b for a, b in seen):
-                    continue  # one finding per stretch of text, the first rule wins
-                if self.in_boundary_sentence(m.start()):
-                    continue
-                seen.add(m.span())
-                self.add(
-                    "negative_phrasing" if rule.kind == "negative" else "blame",
-                    "warn",
-                    m.span(),
-                    self.msg(
-                        "negative_phrasing" if rule.kind == "negative" else "blame",
-                        phrase=self.draft[m.start() : m.end()],
-                    ),
-                    rule.rewrite,
-                )
+        for m in self.book.rules_pattern.finditer(self.low):
+            if self.in_boundary_sentence(m.start()):
+                continue
+            rule = self.book.rules[int(str(m.lastgroup)[1:])]
+            code = "negative_phrasing" if rule.kind == "negative" else "blame"
+            self.add(
+                code,
+                "warn",
+                m.span(),
+                self.msg(code, phrase=self.draft[m.start() : m.end()]),
+                rule.rewrite,
+            )
 
     def check_tone(self) -> None:
         if (span := _shouting(self.text)) is not None:
@@ -532,7 +549,7 @@ class _Reviewer:
             "tone_mismatch",
             "warn",
             m.span(),
-            self.msg(key, phrase=m.group()),
+            self.msg(key, phrase=self.quote(m)),
             self.sug("tone_mismatch"),
         )
 
@@ -565,7 +582,7 @@ class _Reviewer:
                 break
             if brk is not None:
                 pos = brk.end()
-        steps = self.scan.hits["instruction"]
+        steps = self.scan.hits("instruction")
         if len(steps) >= STEPS_MIN and not _LIST_LINE.search(self.text):
             self.add(
                 "steps_as_prose",
@@ -576,7 +593,7 @@ class _Reviewer:
             )
 
     def check_over_promise(self) -> None:
-        for m in self.scan.hits["over_promise"]:
+        for m in self.scan.hits("over_promise"):
             self.add(
                 "over_promise",
                 "warn",
@@ -608,7 +625,7 @@ class _Reviewer:
             found = {
                 step
                 for step in ("redirect", "limit", "end")
-                if any(_inside(m.span(), s) for m in self.scan.hits[f"boundary_{step}"])
+                if any(_inside(m.span(), s) for m in self.scan.hits(f"boundary_{step}"))
             }
             if "limit" in found:
                 found.discard("end")

@@ -3,8 +3,9 @@
 A phrasebook is data a support team can extend without touching code: phrase lists
 (apology, empathy, action, ...) and rewrite rules (a negative or blaming pattern with the
 positive wording to use instead). Patterns are Python regular expressions, matched
-case-insensitively, with word edges added on both sides, and a space in a pattern matches
-any run of whitespace, so most entries need no backslash at all (JSON would double it).
+case-insensitively (patterns and drafts are both lower-cased), with word edges added on
+both sides; a space in a pattern matches any run of whitespace, so most entries need no
+backslash at all (JSON would double it).
 Curly apostrophes in drafts are matched as straight ones, so phrasebooks only write ``'``.
 
 A broken pattern fails at import with the file and entry named, not at review time.
@@ -78,7 +79,7 @@ SUGGESTION_KEYS = (
     "boundary_end",
     "boundary_handoff",
 )
-FLAGS = re.IGNORECASE | re.UNICODE | re.MULTILINE
+FLAGS = re.UNICODE | re.MULTILINE  # drafts are lower-cased first: see lower_same_length
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,14 +97,47 @@ class Phrasebook:
     phrases: dict[str, re.Pattern[str]]
     stopwords: frozenset[str]
     rules: tuple[RewriteRule, ...]
+    # Every rule in one pattern, group ``r<i>`` for ``rules[i]``: one scan of the draft
+    # instead of one per rule. At a given position the earlier rule wins.
+    rules_pattern: re.Pattern[str]
     messages: dict[str, str]
     suggestions: dict[str, str]
     long_sentence_words: int
     language_names: dict[str, str]
 
 
+def _spaces(pattern: str) -> str:
+    """Lower-case the pattern (escapes kept) and let a space match any whitespace."""
+    out: list[str] = []
+    escaped = False
+    for ch in pattern:
+        if escaped:
+            out.append(ch)
+            escaped = False
+        elif ch == "\\":
+            out.append(ch)
+            escaped = True
+        elif ch == " ":
+            out.append(r"\s+")
+        else:
+            out.append(ch.lower())
+    return "".join(out)
+
+
+def lower_same_length(text: str) -> str:
+    """``text.lower()``, except characters whose lower case is longer ("İ") stay as they are.
+
+    Patterns are matched against this, compiled without ``re.IGNORECASE`` (about twice as
+    fast), and spans stay valid in the original text.
+    """
+    low = text.lower()
+    if len(low) == len(text):
+        return low
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+
+
 def _edge(pattern: str) -> str:
-    return r"(?<!\w)(?:" + pattern.replace(" ", r"\s+") + r")(?!\w)"
+    return r"(?<!\w)(?:" + _spaces(pattern) + r")(?!\w)"
 
 
 def _compile(pattern: str, where: str) -> re.Pattern[str]:
@@ -116,7 +150,10 @@ def _compile(pattern: str, where: str) -> re.Pattern[str]:
 def _alternation(patterns: list[str], where: str) -> re.Pattern[str]:
     if not patterns:
         return re.compile(r"(?!x)x")  # matches nothing
-    return _compile("|".join(_edge(p) for p in patterns), where)
+    # One leading word edge for the whole alternation: most positions in a text are
+    # mid-word and fail there once, instead of once per phrase (about 5x faster).
+    body = "|".join(f"(?:{_spaces(p)})" for p in patterns)
+    return _compile(rf"(?<!\w)(?:{body})(?!\w)", where)
 
 
 def _parse(language: str, raw: dict[str, Any]) -> Phrasebook:
@@ -154,6 +191,15 @@ def _parse(language: str, raw: dict[str, Any]) -> Phrasebook:
         phrases=phrases,
         stopwords=frozenset(str(w).lower() for w in phrases_raw["stopwords"]),
         rules=tuple(rules),
+        rules_pattern=_compile(
+            r"(?<!\w)(?:"
+            + "|".join(
+                f"(?P<r{i}>{_spaces(str(entry['match']))})"
+                for i, entry in enumerate(raw.get("rewrite", []))
+            )
+            + r")(?!\w)",
+            f"{where} rewrite",
+        ),
         messages={str(k): str(v) for k, v in raw["messages"].items()},
         suggestions={str(k): str(v) for k, v in raw["suggestions"].items()},
         long_sentence_words=int(raw.get("long_sentence_words", 30)),
@@ -163,8 +209,8 @@ def _parse(language: str, raw: dict[str, Any]) -> Phrasebook:
 
 def _instruction(verbs: list[str], connectors: list[str], where: str) -> re.Pattern[str]:
     """An imperative verb where a clause starts: after punctuation or a step connector."""
-    verb = "|".join(v.replace(" ", r"\s+") for v in verbs)
-    conn = "|".join(c.replace(" ", r"\s+") for c in connectors)
+    verb = "|".join(_spaces(v) for v in verbs)
+    conn = "|".join(_spaces(c) for c in connectors)
     start = rf"(?:^|(?<=[.;:!?,\n])|(?<!\w)(?:{conn})(?!\w))"
     # The "please" list entry is a connector of its own ("Please open ...").
     return _compile(rf"{start}[ \t]*(?:(?:{conn})\s+)?(?P<verb>(?:{verb}))(?!\w)", where)
