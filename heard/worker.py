@@ -141,6 +141,7 @@ class Worker:
             handler.run(job)
         except PermanentError as exc:
             self._give_up(job, handler, f"{exc}")
+            return
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
             if job.attempts >= self.max_attempts:

@@ -13,7 +13,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from heard.access import SYSTEM
 from heard.channels.email.mailboxes import create_mailbox
+from heard.channels.email.smtp_server import SMTPListener
 from heard.db import Database
 from heard.settings import Settings
 
@@ -50,6 +51,18 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def unused_port() -> Callable[[], int]:
+    return free_port
+
+
+@pytest.fixture
+def listener(db: Database, settings: Settings, mailbox_id: int) -> Iterator[SMTPListener]:
+    """Heard's SMTP listener on a free loopback port, for the ``mailbox_id`` mailbox."""
+    with SMTPListener(db, settings, port=free_port()) as running:
+        yield running
 
 
 @dataclass
