@@ -73,6 +73,7 @@ ABUSIVE = frozenset({"insult", "threat", "harassment"})
 UPSET_EMOTIONS = ("anger", "frustration", "anxiety", "sadness")
 
 _SENTENCE = re.compile(r"[^\n.!?…]*(?:[.!?…]+(?=\s|$)|\n|$)|[^\n]+?(?:\n|$)")
+_CLAUSE_BREAK = re.compile(r"\s[–—-]\s|[;:](?=\s)|,\s(?=(?:but|mais|pero)\b)")
 _BOUNDARY = re.compile(r"(?<=[.!?…])\s+|\n+")
 _WORD = re.compile(r"[^\W_]+(?:['-][^\W_]+)*")
 _LETTER = re.compile(r"[^\W\d_]")
@@ -238,6 +239,13 @@ def _content_words(book: Phrasebook, text: str) -> dict[str, str]:
             continue
         out.setdefault(low[:5], low)
     return out
+
+
+def _blank(text: str, *patterns: re.Pattern[str]) -> str:
+    """``text`` with every match of ``patterns`` replaced by spaces (offsets unchanged)."""
+    for rx in patterns:
+        text = rx.sub(lambda m: " " * len(m.group()), text)
+    return text
 
 
 def _exclamations(text: str) -> list[re.Match[str]]:
@@ -464,11 +472,23 @@ class _Reviewer:
         grateful = self.reading.emotions.get("gratitude", 0.0)
         return grateful >= NEGATIVE_EMOTION and not _is_upset(self.reading)
 
+    def clauses(self) -> list[_Sentence]:
+        """Sentences cut at dashes, semicolons, colons and "but": "Sorry for the wait –
+        here's the fix" is a short apology and a solution, not one long apology."""
+        out: list[_Sentence] = []
+        for s in self.sentences:
+            pos = s.start
+            for cut in _CLAUSE_BREAK.finditer(self.low, s.start, s.end):
+                _add_sentence(out, self.text, pos, cut.start())
+                pos = cut.end()
+            _add_sentence(out, self.text, pos, s.end)
+        return out
+
     def check_preamble(self) -> None:
         sympathy = 0
         solution = 0
         first: _Sentence | None = None
-        for s in self.sentences:
+        for s in self.clauses():
             has_sym = any(
                 _inside(m.span(), s)
                 for name in ("apology", "empathy")
@@ -525,7 +545,7 @@ class _Reviewer:
             )
 
     def check_tone(self) -> None:
-        if (span := _shouting(self.text)) is not None:
+        if (span := _shouting(_blank(self.text, _URL, _MENTION))) is not None:
             self.add(
                 "tone_mismatch",
                 "warn",

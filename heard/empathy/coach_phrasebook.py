@@ -107,20 +107,42 @@ class Phrasebook:
 
 
 def _spaces(pattern: str) -> str:
-    """Lower-case the pattern (escapes kept) and let a space match any whitespace."""
+    """Lower-case the pattern (escapes kept) and let a space match any whitespace.
+
+    Inside a character class or a look-behind (which must have a fixed width) a space
+    matches exactly one whitespace character.
+    """
     out: list[str] = []
-    escaped = False
-    for ch in pattern:
+    groups: list[bool] = []  # True for a look-behind group
+    in_class = escaped = False
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
         if escaped:
             out.append(ch)
             escaped = False
         elif ch == "\\":
             out.append(ch)
             escaped = True
+        elif in_class:
+            if ch == "]":
+                in_class = False
+            out.append(r"\s" if ch == " " else ch.lower())
+        elif ch == "[":
+            in_class = True
+            out.append(ch)
+        elif ch == "(":
+            groups.append(pattern.startswith(("(?<!", "(?<="), i))
+            out.append(ch)
+        elif ch == ")":
+            if groups:
+                groups.pop()
+            out.append(ch)
         elif ch == " ":
-            out.append(r"\s+")
+            out.append(r"\s" if any(groups) else r"\s+")
         else:
             out.append(ch.lower())
+        i += 1
     return "".join(out)
 
 

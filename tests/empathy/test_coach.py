@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -199,3 +200,36 @@ def test_empty_draft_and_determinism() -> None:
 def test_over_promise_on_carrier_dates_but_not_on_our_own_actions() -> None:
     assert "over_promise" in review("Your parcel will arrive tomorrow. I've sent it.").codes
     assert "over_promise" not in review("I'll refund you tomorrow and email you then.").codes
+
+
+def test_phrasebook_patterns_lower_case_and_spaces() -> None:
+    from heard.empathy.coach_phrasebook import _spaces, lower_same_length
+
+    assert _spaces(r"(?<!nothing )I can [^ ]+ a\. B") == r"(?<!nothing\s)i\s+can\s+[^\s]+\s+a\.\s+b"
+    assert lower_same_length("İstanbul ÉTÉ") == "İstanbul été"
+
+
+def test_eval_coach_command_and_corpus_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from heard.evaluation.coach import corpus_report, main
+
+    assert main(["--no-corpus"]) == 0
+    out = capsys.readouterr().out
+    assert "negative_phrasing" in out and "precision below" not in out
+
+    root = tmp_path
+    convo = {
+        "dialogContent": [
+            {"client": "c", "message": "My order 5521 never arrived, I'm furious!!"},
+            {"agent": "a", "message": "Sorry! So sorry!! Unfortunately we can't help."},
+        ],
+        "agentURL": {"url_utterance": "I've sent a new one: https://example.com/track"},
+    }
+    (root / "dev.json").write_text(json.dumps([convo]), encoding="utf-8")
+    report = corpus_report(root)
+    assert report["turns"] == 2
+    assert report["no_findings"] == 1
+    assert report["fires"]["over_apology"] == 1
+    assert report["fires"]["tone_mismatch"] == 1
+    assert report["examples"]["negative_phrasing"][0]["reply"].startswith("Sorry!")
