@@ -11,10 +11,21 @@ import base64
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased
 
 from heard.access import Actor, NotFound, access_conversation, visible_conversations
@@ -30,8 +41,50 @@ from heard.db import (
 )
 from heard.search import matching_conversations
 
-SORTS = ("last_activity", "priority", "urgency", "oldest")
+SORTS = ("last_activity", "priority", "urgency", "oldest", "waiting")
 MAX_PAGE = 100
+
+# Response target per channel, in minutes: how long a customer may wait for the next reply
+# while the conversation waits on us (no first response yet, or the customer spoke last).
+# A constant until SLA settings exist (issue 6 item 6); docs/workspace.md documents it.
+RESPONSE_TARGETS = {"chat": 5, "phone": 60, "social": 60, "email": 240, "web_form": 240,
+                    "api": 240}
+DEFAULT_TARGET = 240
+AT_RISK_SHARE = 0.75  # "target at risk": three quarters of the target already spent
+
+
+def target_minutes(channel: str) -> int:
+    return RESPONSE_TARGETS.get(channel, DEFAULT_TARGET)
+
+
+def _waiting_since() -> Any:
+    return func.coalesce(Conversation.last_customer_message_at, Conversation.created_at)
+
+
+def _waiting_on_us() -> ColumnElement[bool]:
+    """Open, and either never answered or the customer spoke last (notes count as activity)."""
+    return and_(
+        Conversation.status == "open",
+        or_(
+            Conversation.first_response_at.is_(None),
+            Conversation.last_customer_message_at >= Conversation.last_activity_at,
+        ),
+    )
+
+
+def _epoch(column: Any, dialect: str) -> Any:
+    if dialect == "sqlite":
+        return func.julianday(column) * 86400.0
+    return cast(func.extract("epoch", column), Float)
+
+
+def _due_key(dialect: str) -> Any:
+    """When the current wait breaches its channel's target, as seconds since an epoch."""
+    target = case(
+        *[(Conversation.channel == ch, literal(m * 60.0)) for ch, m in RESPONSE_TARGETS.items()],
+        else_=literal(DEFAULT_TARGET * 60.0),
+    )
+    return (_epoch(_waiting_since(), dialect) + target).label("due")
 
 
 class BadCursor(ValueError):
@@ -52,6 +105,9 @@ class InboxFilter:
     sort: str = "last_activity"
     limit: int = 25
     cursor: str | None = None
+    team_ids: frozenset[int] | None = None  # "my team": any of these teams
+    at_risk: bool = False  # waiting on us with most of the channel's response target spent
+    now: datetime | None = None  # for "at risk"; tests pass a fixed time
 
 
 @dataclass
@@ -79,6 +135,20 @@ class InboxRow:
     abuse: str
     tags: list[str] = field(default_factory=list)
 
+    @property
+    def waiting_since(self) -> datetime | None:
+        """Since when the customer waits for us, or None (not open, or we spoke last)."""
+        if self.status != "open":
+            return None
+        if self.first_response_at is None:
+            return self.last_customer_message_at or self.created_at
+        lcm = self.last_customer_message_at
+        return lcm if lcm is not None and lcm >= self.last_activity_at else None
+
+    @property
+    def target_minutes(self) -> int:
+        return target_minutes(self.channel)
+
 
 @dataclass
 class InboxPage:
@@ -86,7 +156,10 @@ class InboxPage:
     next_cursor: str | None
 
 
-def _sort_keys(sort: str) -> list[Any]:
+def _sort_keys(sort: str, dialect: str = "sqlite") -> list[Any]:
+    if sort == "waiting":
+        # Waiting conversations first, the soonest (or longest) breach first; then the rest.
+        return [case((_waiting_on_us(), 0), else_=1), _due_key(dialect), Conversation.id]
     if sort == "priority":
         return [Conversation.priority, Conversation.last_activity_at, Conversation.id]
     if sort == "urgency":
@@ -105,6 +178,8 @@ def _decode_cursor(cursor: str, sort: str) -> list[Any]:
         keys = _sort_keys(sort)
         if not isinstance(raw, list) or len(raw) != len(keys):
             raise ValueError
+        if sort == "waiting":
+            return [int(raw[0]), float(raw[1]), int(raw[2])]
         out: list[Any] = []
         for key, value in zip(keys, raw, strict=True):
             if key is Conversation.last_activity_at:
@@ -132,9 +207,11 @@ def inbox(session: Session, actor: Actor, f: InboxFilter) -> InboxPage:
     if f.sort not in SORTS:
         raise ValueError(f"unknown sort {f.sort!r}; expected one of {', '.join(SORTS)}")
     limit = max(1, min(f.limit, MAX_PAGE))
+    dialect = session.get_bind().dialect.name
+    keys = _sort_keys(f.sort, dialect)
     assignee = aliased(Agent)
     stmt = (
-        select(Conversation, Customer.name, assignee.name, Team.name)
+        select(Conversation, Customer.name, assignee.name, Team.name, *keys)
         .join(Customer, Customer.id == Conversation.customer_id)
         .outerjoin(assignee, assignee.id == Conversation.assignee_id)
         .outerjoin(Team, Team.id == Conversation.team_id)
@@ -153,6 +230,22 @@ def inbox(session: Session, actor: Actor, f: InboxFilter) -> InboxPage:
             raise ValueError("assignee must be an agent id, 'me' or 'none'") from None
     if f.team is not None:
         stmt = stmt.where(Conversation.team_id == f.team)
+    if f.team_ids is not None:
+        stmt = stmt.where(Conversation.team_id.in_(sorted(f.team_ids)))
+    if f.at_risk:
+        now = f.now or datetime.now(UTC)
+        stmt = stmt.where(
+            _waiting_on_us(),
+            or_(
+                *[
+                    and_(Conversation.channel == ch,
+                         _waiting_since() < now - timedelta(minutes=m * AT_RISK_SHARE))
+                    for ch, m in RESPONSE_TARGETS.items()
+                ],
+                and_(Conversation.channel.not_in(list(RESPONSE_TARGETS)),
+                     _waiting_since() < now - timedelta(minutes=DEFAULT_TARGET * AT_RISK_SHARE)),
+            ),
+        )
     if f.channel:
         stmt = stmt.where(Conversation.channel == f.channel)
     if f.language:
@@ -173,12 +266,11 @@ def inbox(session: Session, actor: Actor, f: InboxFilter) -> InboxPage:
         matches = matching_conversations(session.get_bind().dialect.name, f.q)
         if matches is not None:
             stmt = stmt.where(Conversation.id.in_(matches))
-    keys = _sort_keys(f.sort)
-    ascending = f.sort == "oldest"
+    ascending = f.sort in ("oldest", "waiting")
     if f.cursor:
         stmt = stmt.where(_after(keys, _decode_cursor(f.cursor, f.sort), ascending))
     stmt = stmt.order_by(*[k.asc() if ascending else k.desc() for k in keys]).limit(limit + 1)
-    result = session.execute(stmt).all()
+    result = [tuple(r) for r in session.execute(stmt).all()]
     rows = [
         InboxRow(
             id=c.id, subject=c.subject, status=c.status, priority=c.priority, channel=c.channel,
@@ -190,12 +282,11 @@ def inbox(session: Session, actor: Actor, f: InboxFilter) -> InboxPage:
             emotion_intensity=c.emotion_intensity, anger_type=c.anger_type, urgency=c.urgency,
             abuse=c.abuse,
         )
-        for c, cname, aname, tname in result[:limit]
+        for c, cname, aname, tname, *_ in result[:limit]
     ]
     next_cursor = None
     if len(result) > limit:
-        last = result[limit - 1][0]
-        next_cursor = _encode_cursor([getattr(last, k.key) for k in keys])
+        next_cursor = _encode_cursor(list(result[limit - 1][4:]))
     tags = tags_for(session, [r.id for r in rows])
     for row in rows:
         row.tags = tags.get(row.id, [])
@@ -293,3 +384,28 @@ def count_by_status(session: Session, actor: Actor) -> dict[str, int]:
         .group_by(Conversation.status)
     )
     return {status: count for status, count in rows}
+
+
+@dataclass
+class InboxChoices:
+    teams: list[tuple[int, str]]
+    tags: list[str]
+    agents: list[tuple[int, str]]
+
+
+def inbox_choices(session: Session) -> InboxChoices:
+    """Teams, tags and active agents for the inbox's filters and bulk actions, in one query."""
+    stmt = union_all(
+        select(literal("team").label("kind"), Team.id, Team.name),
+        select(literal("tag"), Tag.id, Tag.name),
+        select(literal("agent"), Agent.id, Agent.name).where(Agent.is_active.is_(True)),
+    )
+    out = InboxChoices([], [], [])
+    for kind, id_, name in sorted(session.execute(stmt), key=lambda r: (r[0], r[2].lower())):
+        if kind == "team":
+            out.teams.append((id_, name))
+        elif kind == "tag":
+            out.tags.append(name)
+        else:
+            out.agents.append((id_, name))
+    return out

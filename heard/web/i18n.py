@@ -73,4 +73,7 @@ DYNAMIC_MESSAGES = (
     "anger", "frustration", "anxiety", "sadness", "confusion", "gratitude", "neutral",
     "passive", "escalated",
     "low", "normal", "high",
+    # urgency reasons, roles and availability (agent workspace)
+    "money", "business_loss", "deadline", "outage", "repeated_contact", "still_not_fixed",
+    "agent", "lead", "admin", "available", "away", "on_break",
 )

@@ -7,26 +7,29 @@ State changes only on POST, each with the session's CSRF token; every POST redir
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from heard import queries
-from heard.access import Actor
+from heard.access import Actor, Forbidden, NotFound
 from heard.actions import agents as agent_actions
 from heard.actions import conversations as conv_actions
 from heard.actions import messages as message_actions
 from heard.actions.conversations import _UNSET
 from heard.auth import agent_for_login
-from heard.db import Agent, Database, Team
+from heard.db import Agent, Database, Message
 from heard.domain.priority import priority_name
+from heard.domain.status import TransitionError
+from heard.web import present
 from heard.web.deps import csrf_token, get_db, session_actor
 from heard.web.i18n import gettext, negotiate
+from heard.web.replies import filled
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter(include_in_schema=False)
@@ -70,7 +73,9 @@ def ago(when: datetime | None, lang: str) -> str:
     return gettext(lang, "{n} days ago").format(n=hours // 24)
 
 
-def render(request: Request, template: str, lang: str, status_code: int = 200, **ctx: Any) -> Response:
+def render(
+    request: Request, template: str, lang: str, status_code: int = 200, **ctx: Any
+) -> Response:
     def _(message: str) -> str:
         return gettext(lang, message)
 
@@ -79,7 +84,10 @@ def render(request: Request, template: str, lang: str, status_code: int = 200, *
         request,
         template,
         {"_": _, "lang": lang, "csrf": csrf_token(request), "flash": flash,
-         "ago": lambda w: ago(w, lang), "priority_name": priority_name, **ctx},
+         "ago": lambda w: ago(w, lang), "priority_name": priority_name,
+         "date": lambda w: present.local_date(w, lang),
+         "waiting": lambda since, target: present.waiting(since, target, lang),
+         "abusive": present.ABUSIVE, **ctx},
         status_code=status_code,
     )
 
@@ -125,7 +133,17 @@ def logout(request: Request, _csrf: None = CsrfDep) -> Response:
     return redirect("/login")
 
 
-VIEWS = ("mine", "unassigned", "all")
+# view → (assignee filter, "my teams" filter, default status)
+VIEWS: dict[str, tuple[str | None, bool, str]] = {
+    "mine": ("me", False, "open"),
+    "unassigned": ("none", False, "open"),
+    "team": (None, True, "open"),
+    "all": (None, False, "open"),
+    "pending": (None, False, "pending"),
+    "snoozed": (None, False, "snoozed"),
+    "closed": (None, False, "closed"),
+}
+STATUSES = ("open", "pending", "snoozed", "closed")
 
 
 @router.get("/inbox", response_class=HTMLResponse)
@@ -134,50 +152,156 @@ def inbox_page(
     actor: ActorDep,
     db: DbDep,
     view: str = "all",
-    status: str = "open",
+    status: str = "",
     channel: str = "",
     language: str = "",
+    emotion: str = "",
     team: str = "",
     tag: str = "",
+    risk: str = "",
     q: str = "",
-    sort: str = "last_activity",
+    sort: str = "urgency",
     cursor: str = "",
+    fragment: str = "",
 ) -> Response:
     lang = actor.ui_language
-    assignee = {"mine": "me", "unassigned": "none"}.get(view)
+    if view not in VIEWS:
+        raise HTTPException(400, f"unknown view {view!r}")
+    assignee, my_teams, default_status = VIEWS[view]
+    status = status if status in STATUSES else default_status
     try:
         team_id = int(team) if team else None
         f = queries.InboxFilter(
-            status=status or None, assignee=assignee, channel=channel or None,
-            language=language or None, team=team_id, tag=tag or None, q=q[:200] or None,
-            sort=sort, limit=50, cursor=cursor or None,
+            status=status, assignee=assignee, channel=channel or None,
+            language=language or None, emotion=emotion or None, team=team_id,
+            team_ids=actor.team_ids if my_teams else None, tag=tag or None,
+            at_risk=risk == "1", q=q[:200] or None, sort=sort, limit=50, cursor=cursor or None,
         )
         with db.read() as session:
             page = queries.inbox(session, actor, f)
-            teams = list(session.execute(select(Team.id, Team.name).order_by(Team.name)))
+            choices = queries.inbox_choices(session) if fragment != "rows" else None
     except ValueError as exc:
         raise HTTPException(400, str(exc)) from exc
     params = {"view": view, "status": status, "channel": channel, "language": language,
-              "team": team, "tag": tag, "q": q, "sort": sort}
+              "emotion": emotion, "team": team, "tag": tag, "risk": risk, "q": q, "sort": sort}
+    if fragment == "rows":
+        return render(request, "_rows.html", lang, actor=actor, page=page, params=params)
+    assert choices is not None
     return render(request, "inbox.html", lang, actor=actor, page=page, params=params,
-                  teams=teams, views=VIEWS)
+                  teams=choices.teams, tags=choices.tags, agents=choices.agents,
+                  views=list(VIEWS))
+
+
+@router.post("/inbox/bulk")
+def inbox_bulk(
+    request: Request,
+    actor: ActorDep,
+    db: DbDep,
+    ids: Annotated[list[int], Form()],
+    op: Annotated[str, Form(max_length=16)] = "",
+    agent: Annotated[str, Form(max_length=20)] = "",
+    tag: Annotated[str, Form(max_length=64)] = "",
+    back: Annotated[str, Form(max_length=2000)] = "/inbox",
+    _csrf: None = CsrfDep,
+) -> Response:
+    """Assign, tag or close several conversations: one action call each (one audit row,
+    one event each); one that can't be changed (not visible, already closed) is skipped."""
+    lang = actor.ui_language
+    done = 0
+    for cid in ids[:100]:
+        try:
+            if op == "assign":
+                conv_actions.assign(db, actor=actor, conversation_id=cid,
+                                    agent_id=_agent_choice(actor, agent), team_id=_UNSET)
+            elif op == "tag" and tag.strip():
+                conv_actions.add_tags(db, actor=actor, conversation_id=cid, names=[tag])
+            elif op == "close":
+                conv_actions.change_status(db, actor=actor, conversation_id=cid,
+                                           status="closed")
+            else:
+                raise HTTPException(400, "op must be assign, tag or close")
+            done += 1
+        except (NotFound, Forbidden, TransitionError):
+            continue
+    request.session["flash"] = gettext(lang, "{n} conversations updated.").format(n=done)
+    return redirect(_local(back))
+
+
+def _local(url: str) -> str:
+    """Only local paths: never an open redirect to another site."""
+    return url if url.startswith("/") and not url.startswith("//") else "/inbox"
+
+
+def _agent_choice(actor: Actor, agent: str) -> int | None:
+    if agent == "me":
+        return actor.agent_id
+    if agent == "":
+        return None
+    if agent.isdigit():
+        return int(agent)
+    raise HTTPException(400, "agent must be 'me', empty or an agent id")
 
 
 @router.get("/conversations/{conversation_id}", response_class=HTMLResponse)
-def conversation_page(request: Request, conversation_id: int, actor: ActorDep, db: DbDep) -> Response:
+def conversation_page(request: Request, conversation_id: int, actor: ActorDep, db: DbDep,
+                      fragment: str = "") -> Response:
+    return _conversation(request, conversation_id, actor, db, fragment=fragment)
+
+
+def _conversation(request: Request, conversation_id: int, actor: Actor, db: Database, *,
+                  fragment: str = "", status_code: int = 200, **extra: Any) -> Response:
+    lang = actor.ui_language
     with db.read() as session:
         detail = queries.conversation_detail(session, actor, conversation_id)
-        agents = list(
+        agents = [] if fragment else list(
             session.execute(
                 select(Agent.id, Agent.name).where(Agent.is_active.is_(True)).order_by(Agent.name)
             )
         )
-    return render(request, "conversation.html", actor.ui_language, actor=actor, d=detail,
-                  agents=agents)
+    c = detail.conversation
+    last_seen = detail.messages[-1].id if detail.messages else 0
+    # One timeline: earlier conversations of this customer (any channel), then this one.
+    timeline: list[tuple[datetime, str, Any]] = [(h.created_at, "conversation", h)
+                                                 for h in detail.history]
+    timeline.sort(key=lambda item: item[0])
+    inbound = [m for m in detail.messages if m.kind == "inbound"]
+    ctx: dict[str, Any] = {
+        "actor": actor, "d": detail, "c": c, "timeline": timeline, "last_seen": last_seen,
+        "highlight": present.highlight,
+    }
+    if fragment == "timeline":
+        return render(request, "_timeline.html", lang, **ctx)
+    attachments = [(m, a) for m in detail.messages for a in (m.attachments or [])]
+    latest = inbound[-1].reading if inbound and inbound[-1].reading else None
+    ctx.update(
+        agents=agents, attachments=attachments, latest=latest,
+        trajectory=present.trajectory_svg([m.reading for m in inbound],
+                                          gettext(lang, "Emotion across the conversation")),
+        saved=filled(c.language, customer_name=detail.customer.name or "",
+                     agent_name=actor.name),
+        target=queries.target_minutes(c.channel),
+        waiting_since=_waiting_since(c),
+        **extra,
+    )
+    return render(request, "conversation.html", lang, status_code=status_code, **ctx)
+
+
+def _waiting_since(c: Any) -> datetime | None:
+    row = queries.InboxRow(
+        id=c.id, subject="", status=c.status, priority=0, channel=c.channel, language="",
+        customer_id=0, customer_name="", assignee_id=None, assignee_name=None, team_id=None,
+        team_name=None, created_at=c.created_at, last_activity_at=c.last_activity_at,
+        last_customer_message_at=c.last_customer_message_at,
+        first_response_at=c.first_response_at, emotion=None, emotion_intensity=0.0,
+        anger_type="none", urgency=0.0, abuse="none")
+    return row.waiting_since
 
 
 def _back(conversation_id: int) -> RedirectResponse:
     return redirect(f"/conversations/{conversation_id}")
+
+
+SNOOZES = {"4h": timedelta(hours=4), "1d": timedelta(days=1), "1w": timedelta(days=7)}
 
 
 @router.post("/conversations/{conversation_id}/reply")
@@ -188,16 +312,50 @@ def ui_reply(
     db: DbDep,
     text: Annotated[str, Form(max_length=200_000)] = "",
     then: Annotated[str, Form()] = "",
+    snooze: Annotated[str, Form(max_length=4)] = "1d",
+    last_seen: Annotated[int, Form()] = 0,
+    force: Annotated[str, Form(max_length=1)] = "",
     _csrf: None = CsrfDep,
 ) -> Response:
+    lang = actor.ui_language
     if not text.strip():
-        request.session["flash"] = gettext(actor.ui_language, "Write a reply first.")
+        request.session["flash"] = gettext(lang, "Write a reply first.")
         return _back(conversation_id)
+    if last_seen and not force:
+        newer = _newer_messages(db, actor, conversation_id, last_seen)
+        if newer:
+            # Someone else replied (or the customer wrote) since this page was loaded:
+            # show it and keep the draft; "Send anyway" resends with force=1.
+            return _conversation(request, conversation_id, actor, db, status_code=409,
+                                 draft=text, then=then, collision=newer)
     message_actions.reply(
         db, actor=actor, conversation_id=conversation_id, text=text,
         status="closed" if then == "close" else None,
     )
+    if then == "snooze":
+        until = datetime.now(UTC) + SNOOZES.get(snooze, SNOOZES["1d"])
+        conv_actions.change_status(db, actor=actor, conversation_id=conversation_id,
+                                   status="snoozed", snoozed_until=until)
     return _back(conversation_id)
+
+
+def _newer_messages(db: Database, actor: Actor, conversation_id: int, last_seen: int) -> list[str]:
+    """Who added a reply or a customer message after ``last_seen`` (not the actor)."""
+    with db.read() as session:
+        detail_rows = session.execute(
+            select(Message.kind, Agent.name)
+            .outerjoin(Agent, Agent.id == Message.author_agent_id)
+            .where(
+                Message.conversation_id == conversation_id,
+                Message.id > last_seen,
+                Message.kind != "note",
+                or_(Message.author_agent_id.is_(None),
+                    Message.author_agent_id != (actor.agent_id or 0)),
+            )
+            .order_by(Message.id)
+        ).all()
+    customer = gettext(actor.ui_language, "the customer")
+    return list(dict.fromkeys(name or customer for kind, name in detail_rows))
 
 
 @router.post("/conversations/{conversation_id}/note")
@@ -224,7 +382,7 @@ def ui_assign(
     agent: Annotated[str, Form(max_length=20)] = "",
     _csrf: None = CsrfDep,
 ) -> Response:
-    agent_id: int | None | object
+    agent_id: int | object | None
     if agent == "me":
         agent_id = actor.agent_id
     elif agent == "":
@@ -262,5 +420,4 @@ def ui_language(
     if actor.agent_id is None:
         raise HTTPException(400, "only agents have a UI language")
     agent_actions.update_agent(db, actor=actor, agent_id=actor.agent_id, ui_language=ui_language)
-    # Only local paths: never an open redirect to another site.
-    return redirect(next if next.startswith("/") and not next.startswith("//") else "/inbox")
+    return redirect(_local(next))

@@ -1,0 +1,129 @@
+"""Presentation helpers for the agent UI: evidence highlighting, the emotion trajectory,
+localised dates and waiting time against the response target. Pure functions, no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from markupsafe import Markup, escape
+
+from heard.web.i18n import gettext
+
+ABUSIVE = frozenset({"insult", "threat", "harassment"})
+NEGATIVE = ("anger", "frustration", "anxiety", "sadness", "confusion")
+MONTHS = {
+    "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
+    "fr": ["janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.",
+           "nov.", "déc."],
+    "es": ["ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sept", "oct", "nov", "dic"],
+}
+
+
+def local_date(when: datetime | None, lang: str) -> str:
+    """'23 Nov 2026, 18:41' / '23 nov. 2026, 18:41' / '23 nov 2026, 18:41' (UTC for now:
+    agents' time zones are not stored yet)."""
+    if when is None:
+        return ""
+    months = MONTHS.get(lang, MONTHS["en"])
+    return f"{when.day} {months[when.month - 1]} {when.year}, {when:%H:%M}"
+
+
+def highlight(text: str, reading: dict[str, Any] | None, *, conceal_abuse: bool = True) -> Markup:
+    """The message text with the Reading's evidence spans marked, abusive spans blurred.
+
+    Spans index the text as read; the reading covers only the first ``MAX_CHARS``
+    characters, so spans beyond the text are ignored rather than trusted.
+    """
+    if not reading:
+        return Markup(escape(text))
+    marks: list[tuple[int, int, str, str]] = []
+    for start, end, label in reading.get("evidence") or []:
+        marks.append((int(start), int(end), "ev e-" + str(label), str(label)))
+    if conceal_abuse:
+        for start, end, label in reading.get("abuse_spans") or []:
+            if str(label) in ABUSIVE:
+                marks.append((int(start), int(end), "blur", str(label)))
+    marks.sort()
+    out: list[str] = []
+    pos = 0
+    for start, end, css, label in marks:
+        if start < pos or end > len(text) or start >= end:
+            continue  # overlapping or stale span: keep the text readable
+        out.append(str(escape(text[pos:start])))
+        piece = escape(text[start:end])
+        if css == "blur":
+            out.append(f'<button type="button" class="blur" data-label="{escape(label)}" '
+                       f'aria-label="reveal">{piece}</button>')
+        else:
+            out.append(f'<mark class="{css}" title="{escape(label)}">{piece}</mark>')
+        pos = end
+    out.append(str(escape(text[pos:])))
+    return Markup("".join(out))
+
+
+def heat(reading: dict[str, Any] | None) -> float:
+    """One number per message for the trajectory: distress minus gratitude, in [-1, 1]."""
+    if not reading:
+        return 0.0
+    emotions = reading.get("emotions") or {}
+    distress = max((float(emotions.get(e, 0.0)) for e in NEGATIVE), default=0.0)
+    return max(-1.0, min(1.0, distress - float(emotions.get("gratitude", 0.0))))
+
+
+def dominant(reading: dict[str, Any] | None) -> str:
+    emotions: dict[str, float] = (reading or {}).get("emotions") or {}
+    if not emotions:
+        return "neutral"
+    return max(emotions, key=lambda e: float(emotions[e]))
+
+
+def trajectory_svg(readings: Sequence[dict[str, Any] | None], label: str) -> Markup:
+    """A tiny inline SVG: one dot per customer message, higher = more distressed."""
+    if not readings:
+        return Markup("")
+    width, height, pad = 240, 56, 6
+    n = len(readings)
+    step = (width - 2 * pad) / max(n - 1, 1)
+    points = []
+    for i, r in enumerate(readings):
+        x = pad + i * step if n > 1 else width / 2
+        y = height / 2 - heat(r) * (height / 2 - pad)
+        points.append((round(x, 1), round(y, 1), dominant(r)))
+    line = " ".join(f"{x},{y}" for x, y, _ in points)
+    dots = "".join(
+        f'<circle cx="{x}" cy="{y}" r="4" class="dot e-{escape(e)}"><title>{escape(e)}</title>'
+        f"</circle>" for x, y, e in points
+    )
+    mid = height / 2
+    return Markup(
+        f'<svg class="trajectory" viewBox="0 0 {width} {height}" width="{width}" '
+        f'height="{height}" role="img" aria-label="{escape(label)}">'
+        f'<line x1="0" y1="{mid}" x2="{width}" y2="{mid}" class="axis"/>'
+        f'<polyline points="{line}" class="path"/>{dots}</svg>'
+    )
+
+
+def minutes_label(minutes: float, lang: str) -> str:
+    m = int(minutes)
+    if m < 60:
+        return gettext(lang, "{n} min").format(n=m)
+    if m < 48 * 60:
+        return gettext(lang, "{n} h").format(n=m // 60)
+    return gettext(lang, "{n} d").format(n=m // (24 * 60))
+
+
+def waiting(since: datetime | None, target: int, lang: str,
+            now: datetime | None = None) -> dict[str, str] | None:
+    """Waited time, the target and a state: ok, risk (≥ 75 % spent) or late."""
+    if since is None:
+        return None
+    spent = ((now or datetime.now(UTC)) - since).total_seconds() / 60
+    state = "late" if spent >= target else "risk" if spent >= 0.75 * target else "ok"
+    return {"waited": minutes_label(max(spent, 0), lang), "target": minutes_label(target, lang),
+            "state": state}
+
+
+def customer_messages(messages: Iterable[Any]) -> list[Any]:
+    return [m for m in messages if m.kind == "inbound"]
