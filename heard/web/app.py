@@ -18,7 +18,7 @@ from heard.domain.identity import IdentityError
 from heard.domain.status import TransitionError
 from heard.queries import BadCursor
 from heard.settings import Settings
-from heard.web import api, email_api, ui
+from heard.web import admin, api, coach_api, email_api, realtime, ui
 from heard.web.i18n import gettext
 
 
@@ -49,6 +49,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(api.router)
     app.include_router(email_api.router)
     app.include_router(ui.router)
+    app.include_router(coach_api.router)
+    app.include_router(realtime.router)
+    app.include_router(admin.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), "static")
 
     def error(request: Request, status: int, message: str) -> Response:
