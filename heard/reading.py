@@ -31,15 +31,24 @@ class InboundReading:
     def stored(self) -> dict[str, Any]:
         return self.reading.to_dict()
 
-    def apply_to(self, conversation: Conversation) -> None:
+    def headline(self, current_abuse: str | None) -> dict[str, Any]:
+        """The conversation columns this reading sets (abuse only ever goes up)."""
         r = self.reading
         emotion = r.dominant_emotion
-        conversation.emotion = emotion
-        conversation.emotion_intensity = round(float(r.emotions.get(emotion, 0.0)), 3)
-        conversation.anger_type = r.anger_type
-        conversation.urgency = round(float(r.urgency), 3)
-        if ABUSE_RANK.get(r.abuse, 0) > ABUSE_RANK.get(conversation.abuse or "none", 0):
-            conversation.abuse = r.abuse
+        values: dict[str, Any] = {
+            "emotion": emotion,
+            "emotion_intensity": round(float(r.emotions.get(emotion, 0.0)), 3),
+            "anger_type": r.anger_type,
+            "urgency": round(float(r.urgency), 3),
+            "abuse": current_abuse or "none",
+        }
+        if ABUSE_RANK.get(r.abuse, 0) > ABUSE_RANK.get(current_abuse or "none", 0):
+            values["abuse"] = r.abuse
+        return values
+
+    def apply_to(self, conversation: Conversation) -> None:
+        for column, value in self.headline(conversation.abuse).items():
+            setattr(conversation, column, value)
 
 
 def read_inbound(text: str, *, language: str | None) -> InboundReading:

@@ -88,7 +88,7 @@ class _Backend:
             try:
                 with self.admin.connect() as conn:
                     conn.execute(text("SELECT 1"))
-            except Exception as exc:  # noqa: BLE001 - turned into a loud failure
+            except Exception as exc:
                 pytest.exit(
                     f"PostgreSQL test run: cannot reach {PG_ADMIN_URL} ({exc}). "
                     "Start PostgreSQL or set HEARD_TEST_PG_URL; this run does not skip.",

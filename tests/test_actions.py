@@ -13,7 +13,15 @@ from heard.actions import customers as cust
 from heard.actions import messages as msg
 from heard.actions.conversations import _UNSET
 from heard.actions.customers import CustomerRef
-from heard.db import AuditEvent, Conversation, CustomerIdentity, Database, Message, OutboxItem, utcnow
+from heard.db import (
+    AuditEvent,
+    Conversation,
+    CustomerIdentity,
+    Database,
+    Message,
+    OutboxItem,
+    utcnow,
+)
 from heard.domain.status import TransitionError
 from heard.events import subscribe
 from tests.conftest import Personas

@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy import CursorResult, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from heard.access import Actor, NotFound, access_customer, require_role
 from heard.actions._audit import record
-from heard.db import Conversation, Customer, CustomerIdentity, Database, Message
+from heard.db import Conversation, Customer, CustomerIdentity, Database, Message, utcnow
+from heard.db.base import table_of
 from heard.domain.identity import IdentityError, normalize
 
 
@@ -40,34 +41,70 @@ class CustomerRef:
         return [(kind, normalize(kind, value)) for kind, value in pairs]
 
 
-def resolve_customer(session: Session, ref: CustomerRef, *, language: str | None) -> Customer:
+# Statements for the intake hot path, built once (building costs more than running them).
+_identity = table_of(CustomerIdentity).c
+_customer = table_of(Customer).c
+_FIND_IDENTITIES = select(_identity.kind, _identity.value, _identity.customer_id).where(
+    _identity.value.in_(bindparam("values", expanding=True))
+)
+_CUSTOMER_BY_ID = select(
+    _customer.id, _customer.name, _customer.language, _customer.merged_into_id
+).where(_customer.id == bindparam("id"))
+_INSERT_CUSTOMER = insert(table_of(Customer)).returning(_customer.id)
+_NAME_CUSTOMER = (
+    update(table_of(Customer))
+    .where(_customer.id == bindparam("b_id"))
+    .values(name=bindparam("b_name"))
+)
+_INSERT_IDENTITY = insert(table_of(CustomerIdentity))
+
+
+@dataclass(frozen=True)
+class ResolvedCustomer:
+    id: int
+    name: str
+    language: str | None
+    identities: list[tuple[str, str]]
+
+
+def resolve_customer(
+    session: Session, ref: CustomerRef, *, language: str | None
+) -> ResolvedCustomer:
     """The customer behind any of ``ref``'s identities, created if none is known.
 
     Identities not yet known are attached to the customer found, so the next message from
-    the same person over another channel lands in the same history.
+    the same person over another channel lands in the same history. Plain SQL statements,
+    no ORM objects: this runs for every inbound message.
     """
     pairs = ref.identities()
-    known = session.execute(
-        select(CustomerIdentity.kind, CustomerIdentity.value, CustomerIdentity.customer_id).where(
-            CustomerIdentity.value.in_([v for _, v in pairs])
-        )
-    ).all()
+    conn = session.connection()
+    known = conn.execute(_FIND_IDENTITIES, {"values": [v for _, v in pairs]}).all()
     found = {(k, v): cid for k, v, cid in known if (k, v) in pairs}
-    customer: Customer | None = None
+    row = None
     if found:
-        customer = session.get(Customer, next(iter(found.values())))
-        while customer is not None and customer.merged_into_id is not None:
-            customer = session.get(Customer, customer.merged_into_id)
-    if customer is None:
-        customer = Customer(name=(ref.name or "").strip()[:200], language=language)
-        session.add(customer)
-        session.flush()
-    elif not customer.name and ref.name:
-        customer.name = ref.name.strip()[:200]
-    for kind, value in pairs:
-        if (kind, value) not in found:
-            session.add(CustomerIdentity(customer_id=customer.id, kind=kind, value=value))
-    return customer
+        customer_id = next(iter(found.values()))
+        for _ in range(100):  # follow merges (a chain is short; the bound guards a cycle)
+            row = conn.execute(_CUSTOMER_BY_ID, {"id": customer_id}).first()
+            if row is None or row.merged_into_id is None:
+                break
+            customer_id = row.merged_into_id
+    name = (ref.name or "").strip()[:200]
+    if row is None:
+        customer_id = conn.execute(
+            _INSERT_CUSTOMER, {"name": name, "language": language, "created_at": utcnow()}
+        ).scalar_one()
+        resolved = ResolvedCustomer(customer_id, name, language, pairs)
+    else:
+        if not row.name and name:
+            conn.execute(_NAME_CUSTOMER, {"b_id": row.id, "b_name": name})
+        resolved = ResolvedCustomer(row.id, row.name or name, row.language, pairs)
+    missing = [(k, v) for k, v in pairs if (k, v) not in found]
+    if missing:
+        conn.execute(
+            _INSERT_IDENTITY,
+            [{"customer_id": resolved.id, "kind": k, "value": v} for k, v in missing],
+        )
+    return resolved
 
 
 def create_customer(
@@ -81,7 +118,6 @@ def create_customer(
         if taken is not None:
             raise IdentityError(f"{taken} already belongs to a customer")
         customer = resolve_customer(session, ref, language=language)
-        session.flush()
         record(session, actor, "customer.create", "customer", customer.id,
                after={"name": customer.name, "identities": pairs})
         return customer.id
