@@ -125,7 +125,20 @@ def _ensure_dovecot() -> None:
 
 
 @pytest.fixture
-def dovecot() -> Iterator[Dovecot]:
+def dovecot(dovecot_server: Dovecot) -> Dovecot:
+    """The module's dovecot with an empty INBOX (and no leftover indexes) for each test."""
+    maildir = dovecot_server.maildir
+    for sub in ("cur", "new", "tmp"):
+        for path in (maildir / sub).iterdir():
+            path.unlink()
+    for path in maildir.glob("dovecot*"):
+        if path.is_file():
+            path.unlink()
+    return dovecot_server
+
+
+@pytest.fixture(scope="module")
+def dovecot_server() -> Iterator[Dovecot]:
     """dovecot on two free high ports with a temporary config, users file and maildir.
 
     Runs as an unprivileged user: our own when we are not root, else ``nobody`` (dovecot
@@ -140,10 +153,7 @@ def dovecot() -> Iterator[Dovecot]:
         (maildir / sub).mkdir(parents=True)
     run = base / "run"
     run.mkdir()
-    if os.geteuid() == 0:
-        user = pwd.getpwnam("nobody")
-    else:
-        user = pwd.getpwuid(os.getuid())
+    user = pwd.getpwnam("nobody") if os.geteuid() == 0 else pwd.getpwuid(os.getuid())
     imap_port, pop3_port = free_port(), free_port()
     (base / "users").write_text(
         f"{MAIL_USER}:{{PLAIN}}{MAIL_PASSWORD}:{user.pw_uid}:{user.pw_gid}::{home}::\n"
@@ -156,6 +166,7 @@ state_dir = {base}/state
 log_path = {base}/dovecot.log
 ssl = no
 disable_plaintext_auth = no
+auth_failure_delay = 0
 auth_mechanisms = plain login
 default_internal_user = {user.pw_name}
 default_internal_group = {_group(user.pw_gid)}

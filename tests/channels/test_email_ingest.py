@@ -56,7 +56,8 @@ def test_the_same_delivery_twice_stores_and_creates_nothing_new(
     raw = mail()
     first = store_raw(db, mailbox_id, raw)
     assert store_raw(db, mailbox_id, raw) == first
-    assert store_raw(db, mailbox_id, raw.replace(b"Hello", b"Hi")) == first  # same Message-ID
+    # The same message by another route (one more trace header) is the same message.
+    assert store_raw(db, mailbox_id, b"Received: from relay2.example\r\n" + raw) == first
     result = ingest_raw(db, settings, first)
     again = ingest_raw(db, settings, first)
     assert (result.status, result.outcome) == ("ingested", "message")
@@ -69,6 +70,19 @@ def test_the_same_delivery_twice_stores_and_creates_nothing_new(
         assert message.channel_meta["mailbox_id"] == mailbox_id
         conversation = session.get(Conversation, message.conversation_id)
         assert conversation is not None and conversation.subject == "Where is my parcel?"
+
+
+def test_a_reused_message_id_with_another_body_is_kept_as_another_message(
+    db: Database, settings: Settings, mailbox_id: int
+) -> None:
+    first = receive_raw(db, settings, mailbox_id, mail())
+    other = receive_raw(db, settings, mailbox_id, mail("A different question entirely."))
+    assert other.raw_id != first.raw_id and other.message_id != first.message_id
+    with db.read() as session:
+        message = session.get(Message, other.message_id)
+        assert message is not None and message.external_id is not None
+        assert message.external_id.startswith("m1@customer.example#")
+        assert "different question" in message.text
 
 
 def test_without_message_id_the_bytes_are_the_key(

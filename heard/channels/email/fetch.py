@@ -67,18 +67,22 @@ def fetch_once(db: Database, settings: Settings, mailbox_id: int) -> list[Ingest
 
 def imap_connect(mailbox: Mailbox, password: str | None) -> imaplib.IMAP4:
     host, port = mailbox.in_host or "", mailbox.in_port or 993
+    if mailbox.in_security == "ssl":
+        conn: imaplib.IMAP4 = imaplib.IMAP4_SSL(
+            host, port, ssl_context=ssl.create_default_context(), timeout=TIMEOUT
+        )
+    else:
+        conn = imaplib.IMAP4(host, port, timeout=TIMEOUT)
     try:
-        if mailbox.in_security == "ssl":
-            conn: imaplib.IMAP4 = imaplib.IMAP4_SSL(
-                host, port, ssl_context=ssl.create_default_context(), timeout=TIMEOUT
-            )
-        else:
-            conn = imaplib.IMAP4(host, port, timeout=TIMEOUT)
-            if mailbox.in_security == "starttls":
-                conn.starttls(ssl.create_default_context())
+        if mailbox.in_security == "starttls":
+            conn.starttls(ssl.create_default_context())
         conn.login(mailbox.in_username or "", password or "")
     except imaplib.IMAP4.error as exc:
+        conn.shutdown()
         raise FetchError(f"IMAP {host}:{port} refused us: {exc}") from exc
+    except BaseException:
+        conn.shutdown()
+        raise
     return conn
 
 
@@ -194,18 +198,22 @@ def fetch_pop3(db: Database, settings: Settings, mailbox: Mailbox) -> list[int]:
     """Store every message in the POP3 drop, deleting each only after its commit."""
     host, port = mailbox.in_host or "", mailbox.in_port or 995
     password = in_password(mailbox, settings.secret_key)
+    if mailbox.in_security == "ssl":
+        conn: poplib.POP3 = poplib.POP3_SSL(host, port, timeout=TIMEOUT,
+                                            context=ssl.create_default_context())
+    else:
+        conn = poplib.POP3(host, port, timeout=TIMEOUT)
     try:
-        if mailbox.in_security == "ssl":
-            conn: poplib.POP3 = poplib.POP3_SSL(host, port, timeout=TIMEOUT,
-                                                context=ssl.create_default_context())
-        else:
-            conn = poplib.POP3(host, port, timeout=TIMEOUT)
-            if mailbox.in_security == "starttls":
-                conn.stls(ssl.create_default_context())
+        if mailbox.in_security == "starttls":
+            conn.stls(ssl.create_default_context())
         conn.user(mailbox.in_username or "")
         conn.pass_(password or "")
     except poplib.error_proto as exc:
+        conn.close()
         raise FetchError(f"POP3 {host}:{port} refused us: {exc}") from exc
+    except BaseException:
+        conn.close()
+        raise
     raw_ids = []
     try:
         count, _size = conn.stat()

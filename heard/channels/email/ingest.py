@@ -102,6 +102,52 @@ def header_message_id(raw: bytes) -> str | None:
     return text or None
 
 
+# Headers that relays add or rewrite on the way: the same message reaching us by two routes
+# differs only in these.
+_TRACE_HEADERS = frozenset({
+    b"received", b"return-path", b"delivered-to", b"dkim-signature", b"arc-seal",
+    b"arc-message-signature", b"arc-authentication-results", b"authentication-results",
+    b"received-spf", b"x-received", b"x-original-to", b"envelope-to",
+})
+
+
+def body_digest(raw: bytes) -> str:
+    """SHA-256 of the message without its trace headers (Received, DKIM-Signature ...)."""
+    head, body = raw, b""
+    for separator in (b"\r\n\r\n", b"\n\n"):
+        index = raw.find(separator)
+        if index >= 0:
+            head, body = raw[:index], raw[index + len(separator):]
+            break
+    digest = hashlib.sha256()
+    keep = True
+    for line in head.splitlines():
+        if line[:1] in (b" ", b"\t"):  # a folded continuation of the previous field
+            if keep:
+                digest.update(line.strip() + b"\n")
+            continue
+        name = line.split(b":", 1)[0].strip().lower()
+        keep = name not in _TRACE_HEADERS
+        if keep:
+            digest.update(line.rstrip() + b"\n")
+    digest.update(b"\n")
+    digest.update(body)
+    return digest.hexdigest()
+
+
+def dedup_key(message_id: str | None, raw: bytes, digest: str) -> str:
+    """What makes two deliveries "the same message": the Message-ID *and* the body.
+
+    The Message-ID alone is not enough: broken mailers and spammers reuse them, and a
+    different message must never be dropped as a duplicate. The raw bytes are too strict:
+    the same message by another route differs in its trace headers (Received, DKIM), which
+    :func:`body_digest` leaves out. Without a usable Message-ID, the whole bytes are the key.
+    """
+    if message_id and len(message_id) <= MAX_KEY - 17:
+        return f"{message_id}#{body_digest(raw)[:16]}"
+    return f"sha256:{digest}"
+
+
 def store_raw(
     db: Database,
     mailbox_id: int,
@@ -122,7 +168,7 @@ def store_raw(
         raise ValueError("empty message")
     digest = hashlib.sha256(data).hexdigest()
     message_id = header_message_id(data)
-    key = message_id if message_id and len(message_id) <= MAX_KEY else f"sha256:{digest}"
+    key = dedup_key(message_id, data, digest)
     existing = _raw_by_key(db, mailbox_id, key)
     if existing is not None:
         return existing
@@ -233,6 +279,7 @@ def ingest_raw(db: Database, settings: Settings, raw_id: int) -> IngestResult:
     meta = _channel_meta(email, mailbox_id, raw_id, sender)
     if follows is not None:
         meta["follows_conversation_id"] = follows
+    external_id = _external_id(db, email.message_id, raw, sha)
     visible = email.visible_text if email.visible_text.strip() else email.text
     normalized = normalize_subject(email.subject)
     received = receive_message(
@@ -244,7 +291,7 @@ def ingest_raw(db: Database, settings: Settings, raw_id: int) -> IngestResult:
             text=_clean(visible)[:MAX_TEXT],
             subject=_clean(email.subject)[:500],
             html=_clean(email.html) if email.html else None,
-            external_id=external_id_for(email.message_id, sha),
+            external_id=external_id,
             thread_key=f"subject:{normalized}"[:MAX_KEY] if normalized else None,
             attachments=[_attachment_meta(a) for a in email.attachments],
             channel_meta=meta,
@@ -273,6 +320,25 @@ def external_id_for(message_id: str | None, raw_sha256: str) -> str:
     if message_id:
         return "sha256:" + hashlib.sha256(message_id.encode("utf-8", "replace")).hexdigest()
     return f"raw-sha256:{raw_sha256}"
+
+
+def _external_id(db: Database, message_id: str | None, raw: bytes, sha: str) -> str:
+    """The Message-ID, unless another message with a different body already has it (a
+    reused Message-ID): then the Message-ID plus a body hash, so neither is lost."""
+    external_id = external_id_for(message_id, sha)
+    if not message_id or external_id != message_id:
+        return external_id
+    with db.read() as session:
+        meta = session.scalars(select(Message.channel_meta).where(
+            Message.channel == "email", Message.external_id == external_id)).first()
+        if meta is None:
+            return external_id
+        other = session.scalars(select(RawEmail.raw).where(
+            RawEmail.id == (meta or {}).get("raw_email_id", -1))).first()
+    body = body_digest(raw)
+    if other is not None and body_digest(other) == body:
+        return external_id  # the same message again (another mailbox, another route)
+    return f"{message_id[: MAX_KEY - 17]}#{body[:16]}"
 
 
 def _sender(email: InboundEmail) -> str | None:
