@@ -104,13 +104,21 @@ BASELINE = re.compile(
 )
 
 
-def _time(fn: Callable[[], object], runs: int) -> list[float]:
-    samples = []
+def _time(fn: Callable[[], object], runs: int) -> tuple[list[float], list[float]]:
+    """Wall-clock and CPU (this thread) milliseconds per call.
+
+    On a shared machine the wall clock also counts time spent waiting for a core; the CPU
+    time is what the coach itself costs. The budget applies to the wall clock.
+    """
+    wall: list[float] = []
+    cpu: list[float] = []
     for _ in range(runs):
+        start_cpu = time.thread_time_ns()
         start = time.perf_counter_ns()
         fn()
-        samples.append((time.perf_counter_ns() - start) / 1e6)
-    return samples
+        wall.append((time.perf_counter_ns() - start) / 1e6)
+        cpu.append((time.thread_time_ns() - start_cpu) / 1e6)
+    return wall, cpu
 
 
 def _summary(samples: list[float]) -> dict[str, float]:
@@ -142,6 +150,7 @@ def main(argv: list[str]) -> int:
         "machine": f"{platform.python_implementation()} {platform.python_version()}, "
         f"{os.cpu_count()} cores, {platform.machine()}",
         "warm_up_ms": round(warm_ms, 1),
+        "load_average_1m": round(os.getloadavg()[0], 2),
         "runs": args.runs,
         "languages": per_language,
     }
@@ -152,9 +161,12 @@ def main(argv: list[str]) -> int:
         reading = analyze(customer)
         for _ in range(50):  # settle caches before measuring
             review(draft, reading=reading)
-        base = _summary(_time(partial(BASELINE.findall, draft), args.runs))
-        with_reading = _summary(_time(partial(review, draft, reading=reading), args.runs))
-        with_text = _summary(_time(partial(review, draft, customer_text=customer), args.runs))
+        base_wall, _ = _time(partial(BASELINE.findall, draft), args.runs)
+        reading_wall, reading_cpu = _time(partial(review, draft, reading=reading), args.runs)
+        text_wall, text_cpu = _time(partial(review, draft, customer_text=customer), args.runs)
+        base = _summary(base_wall)
+        with_reading = _summary(reading_wall)
+        with_text = _summary(text_wall)
         worst = max(worst, with_reading["p99_ms"], with_text["p99_ms"])
         codes = review(draft, reading=reading).codes
         per_language[lang] = {
@@ -163,16 +175,27 @@ def main(argv: list[str]) -> int:
             "baseline_regex": base,
             "review_with_reading": with_reading,
             "review_with_customer_text": with_text,
+            "cpu_review_with_reading": _summary(reading_cpu),
+            "cpu_review_with_customer_text": _summary(text_cpu),
         }
     results["worst_p99_ms"] = worst
     results["budget_ms"] = 20.0
     if args.json:
         print(json.dumps(results, indent=2, ensure_ascii=False))
     else:
-        print(f"{results['machine']}; warm-up {results['warm_up_ms']} ms; {args.runs} runs each")
+        print(
+            f"{results['machine']}; load average {results['load_average_1m']}; "
+            f"warm-up {results['warm_up_ms']} ms; {args.runs} runs each"
+        )
         for lang, res in per_language.items():
             print(f"{lang}: {res['words']} words, codes {res['codes']}")
-            for key in ("baseline_regex", "review_with_reading", "review_with_customer_text"):
+            for key in (
+                "baseline_regex",
+                "review_with_reading",
+                "review_with_customer_text",
+                "cpu_review_with_reading",
+                "cpu_review_with_customer_text",
+            ):
                 s = res[key]
                 print(
                     f"  {key:27} p50 {s['p50_ms']:7.3f}  p95 {s['p95_ms']:7.3f}  "

@@ -72,7 +72,6 @@ MISMATCH_MIN_CONFIDENCE = 0.90
 ABUSIVE = frozenset({"insult", "threat", "harassment"})
 UPSET_EMOTIONS = ("anger", "frustration", "anxiety", "sadness")
 
-_SENTENCE = re.compile(r"[^\n.!?…]*(?:[.!?…]+(?=\s|$)|\n|$)|[^\n]+?(?:\n|$)")
 _CLAUSE_BREAK = re.compile(r"\s[–—-]\s|[;:](?=\s)|,\s(?=(?:but|mais|pero)\b)")
 _BOUNDARY = re.compile(r"(?<=[.!?…])\s+|\n+")
 _WORD = re.compile(r"[^\W_]+(?:['-][^\W_]+)*")
@@ -195,28 +194,29 @@ def _normalise(text: str) -> str:
     return text.replace("’", "'").replace("‘", "'").replace("ʼ", "'")
 
 
-def _sentences(text: str) -> list[_Sentence]:
+def _sentences(text: str, plain: str) -> list[_Sentence]:
+    """Sentences of ``text``; ``plain`` is the same text with URLs and @handles blanked."""
     out: list[_Sentence] = []
     pos = 0
     for sep in _BOUNDARY.finditer(text):
-        _add_sentence(out, text, pos, sep.start())
+        _add_sentence(out, text, plain, pos, sep.start())
         pos = sep.end()
-    _add_sentence(out, text, pos, len(text))
+    _add_sentence(out, text, plain, pos, len(text))
     return out
 
 
-def _add_sentence(out: list[_Sentence], text: str, start: int, end: int) -> None:
+def _add_sentence(out: list[_Sentence], text: str, plain: str, start: int, end: int) -> None:
     chunk = text[start:end]
     stripped = chunk.strip()
     if not stripped:
         return
     start += len(chunk) - len(chunk.lstrip())
     end = start + len(stripped)
-    out.append(_Sentence(start, end, stripped, _count_words(stripped)))
+    out.append(_Sentence(start, end, stripped, len(_WORD.findall(plain, start, end))))
 
 
 def _count_words(text: str) -> int:
-    return len(_WORD.findall(_URL.sub(" ", _MENTION.sub(" ", text))))
+    return len(_WORD.findall(_blank(text, _URL, _MENTION)))
 
 
 def _inside(span: tuple[int, int], sentence: _Sentence) -> bool:
@@ -308,9 +308,9 @@ def review(
 
     text = _normalise(draft)
     letters = len(_LETTER.findall(_URL.sub(" ", text)))
-    # The opening 600 characters tell the language as well as the whole draft, at a
+    # The opening 400 characters tell the language as well as the whole draft, at a
     # fraction of the model's cost.
-    sample = _URL.sub(" ", _MENTION.sub(" ", text[:800]))[:600]
+    sample = _URL.sub(" ", _MENTION.sub(" ", text[:600]))[:400]
     draft_lang, draft_conf = _detect(sample, expected or "en")
     book = phrasebook(draft_lang)
     return _Reviewer(book, draft, text, customer_text, reading, expected).run(
@@ -334,7 +334,8 @@ class _Reviewer:
         self.customer_text = customer_text
         self.reading = reading
         self.expected = expected
-        self.sentences = _sentences(text)
+        self.plain = _blank(text, _URL, _MENTION)
+        self.sentences = _sentences(text, self.plain)
         self.low = lower_same_length(text)
         self.scan = _Scan(book, self.low)
         self.findings: list[Finding] = []
@@ -479,9 +480,9 @@ class _Reviewer:
         for s in self.sentences:
             pos = s.start
             for cut in _CLAUSE_BREAK.finditer(self.low, s.start, s.end):
-                _add_sentence(out, self.text, pos, cut.start())
+                _add_sentence(out, self.text, self.plain, pos, cut.start())
                 pos = cut.end()
-            _add_sentence(out, self.text, pos, s.end)
+            _add_sentence(out, self.text, self.plain, pos, s.end)
         return out
 
     def check_preamble(self) -> None:
@@ -545,7 +546,7 @@ class _Reviewer:
             )
 
     def check_tone(self) -> None:
-        if (span := _shouting(_blank(self.text, _URL, _MENTION))) is not None:
+        if (span := _shouting(self.plain)) is not None:
             self.add(
                 "tone_mismatch",
                 "warn",
@@ -589,7 +590,7 @@ class _Reviewer:
         for brk in breaks:
             end = brk.start() if brk is not None else len(self.text)
             para = self.text[pos:end]
-            words = _count_words(para)
+            words = len(_WORD.findall(self.plain, pos, end))
             if words > WALL_OF_TEXT_WORDS and "\n" not in para.strip():
                 lead = len(para) - len(para.lstrip())
                 self.add(
@@ -626,7 +627,7 @@ class _Reviewer:
     def check_closing(self, acted: bool) -> None:
         if self.scan.any("closing"):
             return
-        if _count_words(self.text) < NO_CLOSING_MIN_WORDS:
+        if len(_WORD.findall(self.plain)) < NO_CLOSING_MIN_WORDS:
             return
         if _QUESTION.search(self.text):
             return  # we asked the customer something: the conversation goes on
