@@ -139,6 +139,24 @@ def cmd_create_token(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rescore(settings: Settings, args: argparse.Namespace) -> int:
+    from heard.access import SYSTEM
+    from heard.actions.rescore import rescore
+
+    def bar(done: int, total: int) -> None:
+        width = 40
+        filled = width * done // max(total, 1)
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} conversations")
+        sys.stderr.flush()
+
+    result = rescore(_db(settings), actor=SYSTEM, progress=None if args.quiet else bar)
+    if not args.quiet:
+        sys.stderr.write("\n")
+    print(f"re-read {result.messages} messages in {result.conversations} conversations; "
+          f"{result.changed} readings changed")
+    return 0
+
+
 EVALS = {"empathy": "heard.evaluation.empathy", "coach": "heard.evaluation.coach",
          "email": "heard.evaluation.email"}
 
@@ -193,6 +211,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("email")
     t.add_argument("--name", default="cli")
     t.set_defaults(fn=cmd_create_token)
+
+    r = sub.add_parser("rescore", help="re-read every stored message after a model update")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(fn=cmd_rescore)
 
     e = sub.add_parser("eval", help="measure the empathy engine, reply coach or email parser")
     e.add_argument("what", choices=sorted(EVALS))

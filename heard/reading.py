@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from heard.db import Conversation
-from heard.empathy import Reading, analyze
+from heard.empathy import Reading, analyze, review
 
 # A customer's abuse flag stays raised on the conversation until an agent clears it; one
 # calmer message later doesn't make the earlier insult disappear.
@@ -53,3 +53,15 @@ class InboundReading:
 
 def read_inbound(text: str, *, language: str | None) -> InboundReading:
     return InboundReading(analyze(text, language=language))
+
+
+def review_reply(
+    text: str, *, customer_text: str, customer_reading: dict[str, Any] | None, language: str
+) -> dict[str, Any]:
+    """The reply coach's review of a reply as it was sent (stored for QA and coach adoption).
+
+    The coach only advises: this never blocks a reply, it records what the advice was.
+    """
+    reading = Reading.from_dict(customer_reading) if customer_reading else None
+    result = review(text, customer_text=customer_text, reading=reading, language=language)
+    return result.to_dict()

@@ -213,3 +213,42 @@ def test_unknown_conversation_is_not_found(db: Database, personas: Personas) -> 
         msg.reply(db, actor=personas.alice, conversation_id=999, text="hi")
     with pytest.raises(NotFound):
         conv.assign(db, actor=personas.alice, conversation_id=999, agent_id=_UNSET, team_id=None)
+
+
+def test_reply_stores_the_coach_review_of_what_was_sent(db: Database, personas: Personas) -> None:
+    cid = msg.receive_message(db, actor=SYSTEM, inbound=inbound("My parcel arrived broken and I'm upset.")).conversation_id
+    mid = msg.reply(db, actor=personas.alice, conversation_id=cid,
+                    text="Sorry! So sorry! You should have checked the box before signing.")
+    with db.read() as s:
+        review = s.get_one(Message, mid).review
+    assert review is not None and review["language"] == "en"
+    codes = {f["code"] for f in review["findings"]}
+    assert "blame" in codes and "over_apology" in codes
+    assert set(review["latte"]) == {"listen", "acknowledge", "act", "thank", "explain"}
+
+
+def test_rescore_rereads_messages_and_headlines(db: Database, personas: Personas) -> None:
+    from heard.actions.rescore import rescore
+
+    cid = msg.receive_message(db, actor=SYSTEM, inbound=inbound("You are useless, you idiot. Fix my order NOW.")).conversation_id
+    with db.read() as s:
+        c = s.get_one(Conversation, cid)
+        original = (c.abuse, c.emotion)
+        m = s.scalars(select(Message).where(Message.conversation_id == cid)).one()
+        good = m.reading
+        m_id = m.id
+    assert original[0] == "insult"
+    # Simulate readings from an older model: blank the stored reading and headline.
+    with db.write() as s:
+        s.get_one(Message, m_id).reading = {"language": "en"}
+        c = s.get_one(Conversation, cid)
+        c.abuse, c.emotion = "none", None
+    seen: list[tuple[int, int]] = []
+    result = rescore(db, actor=SYSTEM, batch=1, progress=lambda d, t: seen.append((d, t)))
+    assert (result.messages, result.changed) == (1, 1)
+    assert seen[-1] == (1, 1)
+    with db.read() as s:
+        c = s.get_one(Conversation, cid)
+        assert (c.abuse, c.emotion) == original
+        assert s.get_one(Message, m_id).reading == good
+    assert rescore(db, actor=SYSTEM).changed == 0

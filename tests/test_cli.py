@@ -80,3 +80,15 @@ def test_serve_answers_and_stops(db: Database, tmp_path: Path) -> None:
         proc.terminate()
         out, _ = proc.communicate(timeout=10)
     assert "Heard ready in" in out
+
+
+def test_rescore_prints_progress_and_summary(db: Database, tmp_path: Path) -> None:
+    from heard.access import SYSTEM
+    from heard.actions.customers import CustomerRef
+    from heard.actions.messages import Inbound, receive_message
+
+    for i in range(3):
+        receive_message(db, actor=SYSTEM, inbound=Inbound(
+            channel="chat", customer=CustomerRef(handle=f"v{i}"), text="The app keeps crashing!"))
+    r = run(db, "rescore", tmp=tmp_path)
+    assert "3/3 conversations" in r.stderr and "re-read 3 messages in 3 conversations" in r.stdout

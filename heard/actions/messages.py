@@ -18,7 +18,7 @@ from heard.db import Conversation, Customer, Database, Message, OutboxItem, utcn
 from heard.db.base import table_of
 from heard.domain.identity import CHANNELS
 from heard.domain.status import status_after_customer_message
-from heard.reading import read_inbound
+from heard.reading import read_inbound, review_reply
 
 # Characters; a longer body is truncated (the raw original stays with the channel).
 MAX_TEXT = 200_000
@@ -112,6 +112,14 @@ _SET_CUSTOMER_LANGUAGE = (
     update(table_of(Customer))
     .where(table_of(Customer).c.id == bindparam("b_id"))
     .values(language=bindparam("b_language"))
+)
+
+
+_LAST_INBOUND = (
+    select(_m.text, _m.reading)
+    .where(_m.conversation_id == bindparam("conversation_id"), _m.kind == "inbound")
+    .order_by(_m.created_at.desc(), _m.id.desc())
+    .limit(1)
 )
 
 
@@ -228,13 +236,13 @@ def reply(
     conversation_id: int,
     text: str,
     html: str | None = None,
-    review: dict[str, Any] | None = None,
     status: str | None = None,
     at: datetime | None = None,
 ) -> int:
     """Send a reply to the customer. The first reply records the first response time.
 
-    ``review`` is the reply coach's review of the text actually sent (kept for QA). Delivery
+    The reply coach reviews the text actually sent, against the customer's latest message,
+    and the review is stored with the reply (for QA and a coach-adoption metric). Delivery
     for channels that push (email, social, phone) is queued in the outbox in the same
     transaction, so a reply is either stored *and* queued, or neither.
     """
@@ -246,7 +254,15 @@ def reply(
         conversation = access_conversation(session, actor, conversation_id, for_update=True)
         now = at or utcnow()  # ``at`` is for importers (demo data, migrations from other tools)
         message = _add(session, actor, conversation, "outbound", text, html, now)
-        message.review = review
+        last = session.connection().execute(
+            _LAST_INBOUND, {"conversation_id": conversation.id}
+        ).first()
+        message.review = review_reply(
+            text,
+            customer_text=last.text if last else "",
+            customer_reading=last.reading if last else None,
+            language=conversation.language,
+        )
         if conversation.first_response_at is None:
             conversation.first_response_at = now
         if status is not None and status != conversation.status:
