@@ -89,6 +89,7 @@ class RewriteRule:
     kind: str  # "negative" | "blame"
     pattern: re.Pattern[str]
     rewrite: str
+    example: str  # a draft sentence the rule must catch (tests/empathy/test_coach.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +207,7 @@ def _parse(language: str, raw: dict[str, Any]) -> Phrasebook:
                 kind=kind,
                 pattern=_compile(_edge(str(entry["match"])), f"{where} rewrite #{i}"),
                 rewrite=str(entry["rewrite"]),
+                example=str(entry["example"]),
             )
         )
     return Phrasebook(

@@ -233,3 +233,14 @@ def test_eval_coach_command_and_corpus_report(
     assert report["fires"]["over_apology"] == 1
     assert report["fires"]["tone_mismatch"] == 1
     assert report["examples"]["negative_phrasing"][0]["reply"].startswith("Sorry!")
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_rewrite_rule_catches_its_own_example(lang: str) -> None:
+    """Each phrasebook rule carries a sample sentence; the rule, not another, must fire."""
+    for rule in phrasebook(lang).rules:
+        result = review(rule.example, language=lang)
+        assert result.language == lang, rule.example
+        code = "negative_phrasing" if rule.kind == "negative" else "blame"
+        suggestions = [f.suggestion for f in result.findings if f.code == code]
+        assert rule.rewrite in suggestions, rule.example
