@@ -74,6 +74,7 @@ DYNAMIC_MESSAGES = (
     "passive", "escalated",
     "low", "normal", "high",
     # urgency reasons, roles and availability (agent workspace)
-    "money", "business_loss", "deadline", "outage", "repeated_contact", "still_not_fixed",
+    "money at stake", "losing business", "a deadline", "something is down",
+    "wrote several times", "still not fixed",
     "agent", "lead", "admin", "available", "away", "on_break",
 )

@@ -12,6 +12,10 @@ from markupsafe import Markup, escape
 from heard.web.i18n import gettext
 
 ABUSIVE = frozenset({"insult", "threat", "harassment"})
+# Urgency reasons from heard.empathy.urgency, as English msgids for the UI catalogs.
+REASONS = {"money": "money at stake", "business_loss": "losing business",
+           "deadline": "a deadline", "outage": "something is down",
+           "repeated_contact": "wrote several times", "still_not_fixed": "still not fixed"}
 NEGATIVE = ("anger", "frustration", "anxiety", "sadness", "confusion")
 MONTHS = {
     "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],

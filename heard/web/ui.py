@@ -87,7 +87,7 @@ def render(
          "ago": lambda w: ago(w, lang), "priority_name": priority_name,
          "date": lambda w: present.local_date(w, lang),
          "waiting": lambda since, target: present.waiting(since, target, lang),
-         "abusive": present.ABUSIVE, **ctx},
+         "abusive": present.ABUSIVE, "reasons": present.REASONS, **ctx},
         status_code=status_code,
     )
 

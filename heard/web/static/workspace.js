@@ -185,7 +185,7 @@
         var card = document.createElement("div");
         card.className = "finding " + f.severity;
         var msg = document.createElement("p"); msg.textContent = f.message; card.appendChild(msg);
-        if (f.span) { var q = document.createElement("q"); q.textContent = draft.slice(f.span[0], f.span[1]); msg.prepend(q, " "); }
+        if (f.span && f.message.indexOf(draft.slice(f.span[0], f.span[1])) < 0) { var q = document.createElement("q"); q.textContent = draft.slice(f.span[0], f.span[1]); msg.prepend(q, " "); }
         if (f.suggestion) { var s = document.createElement("p"); s.className = "sugg"; s.textContent = f.suggestion; card.appendChild(s); }
         if (f.apply) {
           var b = document.createElement("button"); b.type = "button"; b.className = "apply";

@@ -1,0 +1,201 @@
+"""The agent workspace in a real browser: Playwright driving Debian's Chromium.
+
+A real ``uvicorn`` server runs in a subprocess against the per-test demo database (SQLite or
+PostgreSQL, like the rest of the suite). ``scripts/ensure-browser.sh`` installs Chromium;
+``playwright install`` is never used (it downloads its own browsers).
+
+Screenshots of the key pages land in ``$HEARD_SCREENSHOTS`` when it is set
+(``HEARD_SCREENSHOTS=docs/screenshots pytest tests/web/test_browser.py``), so an ordinary
+run leaves the working tree alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from heard.db import Database
+from tests.conftest import FAST_HASH
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run", "--disable-sync"]
+ADMIN = ("admin@demo.heard.test", "heard-demo")  # Noor Haddad, admin
+LEAD = ("camille@demo.heard.test", "heard-demo")  # Camille Laurent, lead (Orders)
+SHOTS = os.environ.get("HEARD_SCREENSHOTS")
+
+if not Path(CHROMIUM).exists():  # pragma: no cover - CI runs scripts/ensure-browser.sh first
+    pytest.fail(f"{CHROMIUM} is missing: run scripts/ensure-browser.sh", pytrace=False)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _small_demo(db: Database) -> None:
+    """40 open demo conversations and some earlier ones of the same customers: the full demo
+    set takes ~40 s to load per xdist worker, this one under 2 s."""
+    from heard.demo.content import build_demo
+    from heard.demo.load import load_demo
+
+    data = build_demo()
+    open_ = [c for c in data.conversations if c.status == "open"][:40]
+    customers = {c.customer_key for c in open_}
+    earlier = [c for c in data.conversations
+               if c.status != "open" and c.customer_key in customers][:20]
+    load_demo(db, dataclasses.replace(data, conversations=open_ + earlier), **FAST_HASH)
+
+
+@pytest.fixture(scope="session")
+def browser_template(backend: Any) -> str:
+    return str(backend.make_template("browser", _small_demo))
+
+
+@pytest.fixture
+def browser_db(backend: Any, browser_template: str) -> Iterator[Database]:
+    url, cleanup = backend.copy(browser_template)
+    database = Database(url)
+    yield database
+    database.dispose()
+    cleanup()
+
+
+@pytest.fixture
+def server(browser_db: Database, tmp_path: Path) -> Iterator[str]:
+    port = _free_port()
+    env = {**os.environ, "HEARD_DATABASE_URL": browser_db.url, "HEARD_DATA_DIR": str(tmp_path),
+           "HEARD_SECRET_KEY": "browser-test-secret", "HEARD_ENV": "development"}
+    env.pop("HEARD_REDIS_URL", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "heard.web.app:create_app",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(base + "/login", timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "died") from None
+                time.sleep(0.05)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            proc.kill()
+        if proc.stderr:
+            proc.stderr.close()
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+def shot(page: object, name: str) -> None:
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=False)  # type: ignore[attr-defined]
+
+
+def login(browser: object, base: str, who: tuple[str, str]) -> object:
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="en-GB")  # type: ignore[attr-defined]
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.errors = errors
+    page.goto(base + "/login")
+    page.fill("#email", who[0])
+    page.fill("#password", who[1])
+    page.click("button.primary")
+    page.wait_for_url("**/inbox")
+    return page
+
+
+def test_triage_evidence_saved_reply_coach_and_live_update(server: str, browser: object) -> None:
+    expect = playwright_api.expect
+    noor = login(browser, server, ADMIN)
+    # Triage by urgency: the most urgent conversations first.
+    noor.select_option("#sort", "urgency")
+    noor.click("form.filters button[type=submit]")
+    noor.wait_for_url("**sort=urgency**")
+    first = noor.locator("#rows tr").first
+    expect(first.locator(".urgent")).to_be_visible()
+    shot(noor, "inbox")
+    # Keyboard: j selects the first row; open an escalated (angry) conversation.
+    noor.keyboard.press("j")
+    expect(noor.locator("#rows tr.sel")).to_have_count(1)
+    angry = noor.locator("#rows tr", has=noor.locator(".a-escalated")).first
+    href = angry.get_attribute("data-href")
+    assert href
+    noor.goto(server + href)
+    # The evidence: why Heard reads this customer as upset, highlighted in the message.
+    expect(noor.locator(".why")).to_be_visible()
+    expect(noor.locator(".msg.inbound mark.ev").first).to_be_visible()
+    shot(noor, "conversation")
+
+    # A teammate opens the same conversation and sees Noor there.
+    camille = login(browser, server, LEAD)
+    camille.goto(server + href)
+    expect(camille.locator("#presence")).to_contain_text("Noor Haddad", timeout=15_000)
+
+    # Saved reply, then a coach rewrite, then send.
+    noor.select_option("#saved", index=1)
+    text = noor.locator("#reply")
+    assert "Noor Haddad" in text.input_value()  # {agent_name} filled
+    text.press("End")
+    text.type("\n\nUnfortunately we cannot do more.")
+    apply = noor.locator(".finding .apply").first
+    expect(apply).to_be_visible(timeout=10_000)
+    shot(noor, "composer-coach")
+    before = text.input_value()
+    negative = noor.locator(".finding", has_text="Unfortunately").locator(".apply")
+    (negative if negative.count() else apply).click()
+    expect(text).not_to_have_value(before)
+    after = text.input_value()
+    noor.click("#composer .reply-only button.primary")
+    noor.wait_for_load_state()
+    expect(noor.locator(".msg.outbound").last).to_contain_text(after.split("\n")[0])
+
+    # Camille's page shows the reply without a reload.
+    expect(camille.locator(".msg.outbound").last).to_contain_text(after.split("\n")[0],
+                                                                  timeout=10_000)
+    # Camille wrote nothing since loading: her send would warn that Noor replied meanwhile.
+    camille.fill("#reply", "I'll take it from here.")
+    camille.click("#composer .reply-only button.primary")
+    expect(camille.locator(".collision")).to_contain_text("Noor Haddad")
+    assert noor.errors == [] and camille.errors == []  # type: ignore[attr-defined]
+
+
+def test_switch_ui_to_french(server: str, browser: object) -> None:
+    expect = playwright_api.expect
+    page = login(browser, server, ADMIN)
+    page.select_option("#ui_language", "fr")
+    expect(page.locator("nav.views")).to_contain_text("Mes équipes")
+    expect(page.locator("th").nth(1)).to_contain_text("Client")
+    page.keyboard.press("?")
+    expect(page.locator("#help")).to_contain_text("Raccourcis clavier")
+    page.keyboard.press("Escape")
+    shot(page, "inbox-fr")
+    assert page.errors == []  # type: ignore[attr-defined]
