@@ -15,6 +15,7 @@ install:  ## install Heard
 
 install-test:  ## install Heard with the test and lint tools
 	$(PIP) install -q -e '.[test]'
+	scripts/ensure-browser.sh
 
 serve: install  ## install and start Heard on SQLite with demo data (http://127.0.0.1:8000)
 	heard serve --demo
