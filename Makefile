@@ -16,6 +16,7 @@ install:  ## install Heard
 install-test:  ## install Heard with the test and lint tools
 	$(PIP) install -q -e '.[test]'
 	scripts/ensure-browser.sh
+	bash scripts/ensure-test-services.sh  # dovecot (IMAP/POP3) for the email tests
 
 serve: install  ## install and start Heard on SQLite with demo data (http://127.0.0.1:8000)
 	heard serve --demo
