@@ -18,6 +18,8 @@ threat > harassment > insult > swearing.
 
 from __future__ import annotations
 
+import re
+
 from heard.empathy.context import NEGATION_WINDOW, Context
 from heard.empathy.lexicon import Hit
 
@@ -41,14 +43,60 @@ def _group(ctx: Context, i: int) -> bool:
     )
 
 
+def _covers(ctx: Context, hit: Hit, label: str) -> bool:
+    """A ``label`` word lies inside the phrase of ``hit`` ("te" in "te odio")."""
+    return any(label in ctx.covering[k] for k in range(hit.first, hit.last + 1)) and any(
+        h.first >= hit.first and h.last <= hit.last for h in ctx.labelled(label)
+    )
+
+
+def _intensifies_swear(ctx: Context, hit: Hit) -> bool:
+    """An insulting word used as an intensifier before a swear noun: "puta mierda"."""
+    nxt = hit.last + 1
+    return any(h.first == nxt for h in ctx.labelled("swear")) and "swear" in ctx.covering[hit.first]
+
+
+def _french_verb(ctx: Context, hit: Hit) -> bool:
+    """French "s'attarde", "on s'y attarde": a reflexive pronoun makes the word a verb."""
+    return (
+        ctx.language == "fr"
+        and hit.first > 0
+        and ctx.tokens[hit.first - 1].norm in ("s", "se", "y")
+        and ctx.same_clause(hit.first - 1, hit.first)
+    )
+
+
 def _targeted(ctx: Context, i: int) -> bool:
     """A person is the target of the word at ``i``: "you …", "tu es …", "he is a …"."""
     return ctx.near("second", i, 4, 1) or ctx.near("person", i, 4)
 
 
+_CLITIC = re.compile(r"(?:ar|er|ir|ando|iendo)(?:te|os|nos|lo|la|los|las|le|les)$")
+_SPANISH_TIME = frozenset({"las", "la", "partir", "traves", "fin", "veces", "menudo", "tiempo"})
+
+
+def _spanish_object(ctx: Context, hit: Hit) -> bool:
+    """Spanish marks who a verb is done to: an enclitic pronoun ("matarte", "apuñalarlos")
+    or the personal "a" ("estrangular a ese agente", "matar a todos"); "matar el proceso"
+    has neither. "a las 5", "a partir de" are times, not people."""
+    if _CLITIC.search(ctx.tokens[hit.first].norm) or _CLITIC.search(ctx.tokens[hit.last].norm):
+        return True
+    nxt = hit.last + 1
+    if nxt >= len(ctx.tokens) or ctx.tokens[nxt].norm not in ("a", "al"):
+        return False
+    if not ctx.same_clause(hit.last, nxt):
+        return False
+    after = ctx.tokens[nxt + 1].norm if nxt + 1 < len(ctx.tokens) else ""
+    return after != "" and not after[0].isdigit() and after not in _SPANISH_TIME
+
+
 def _threat(ctx: Context, hit: Hit) -> bool:
     i = hit.first
-    target_after = ctx.near("second", hit.last, 0, 3) or ctx.near("group", hit.last, 0, 5)
+    target_after = (
+        ctx.near("second", hit.last, 0, 3)
+        or ctx.near("group", hit.last, 0, 5)
+        or (ctx.language == "es" and _spanish_object(ctx, hit))
+    )
     target = (
         target_after
         or ctx.near("second", i, 3)
@@ -88,10 +136,16 @@ def classify(ctx: Context) -> tuple[str, list[tuple[int, int, str]]]:
             # Hate speech often carries its own negation ("they can't help being ..."):
             # only a negation right before the word cancels it.
             keep(hit, "harassment", negation_window=2)
-        elif ctx.near("second", hit.last, 0, 2) or ctx.near("second", hit.first, 2):
+        elif (
+            ctx.near("second", hit.last, 0, 2)
+            or ctx.near("second", hit.first, 2)
+            or _covers(ctx, hit, "second")  # "te odio", "je te hais"
+        ):
             keep(hit, "insult")
     self_directed: list[Hit] = []
     for hit in ctx.labelled("insult_noun"):
+        if _french_verb(ctx, hit):
+            continue
         if _self_directed(ctx, hit.first) and not ctx.reported(hit.first):
             self_directed.append(hit)
             continue
@@ -99,6 +153,8 @@ def classify(ctx: Context) -> tuple[str, list[tuple[int, int, str]]]:
     for hit in ctx.labelled("insult_phrase"):
         keep(hit, "insult")
     for hit in ctx.labelled("insult_adj"):
+        if _intensifies_swear(ctx, hit):
+            continue  # "una puta mierda", "fucking shit": a swear word, not a name
         if _group(ctx, hit.first):
             keep(hit, "harassment")
         elif _targeted(ctx, hit.first) and not _self_directed(ctx, hit.first):

@@ -15,6 +15,18 @@ from heard.empathy.text import Token, masked_matches
 
 LANGUAGES = ("en", "fr", "es")
 _MASKABLE = frozenset({"swear", "insult_noun", "insult_adj"})
+# Abuse words are often misspelt on purpose or by haste ("murte", "Oido", "gargantade"): a
+# word of these labels also matches with one letter dropped or two letters swapped, and
+# glued to a short function word. ``real`` lines list true words that look like such typos.
+_FUZZY = frozenset(
+    {"swear", "insult_noun", "insult_adj", "threat_verb", "derog", "group", "harass"}
+)
+_FUZZY_MIN = 5  # letters in the lexicon word; shorter words have too many neighbours
+_GLUE = {
+    "en": ("a", "an", "the", "you", "to", "of", "me", "and", "u"),
+    "fr": ("a", "de", "des", "le", "la", "les", "un", "une", "te", "me", "et", "en"),
+    "es": ("a", "al", "de", "del", "la", "las", "los", "el", "me", "te", "se", "y", "que", "en"),
+}
 
 Pattern = tuple[str, ...]
 
@@ -34,6 +46,22 @@ class Lexicon:
     exact: dict[str, tuple[tuple[Pattern, str], ...]]
     prefix: dict[str, tuple[tuple[Pattern, str], ...]]
     maskable: tuple[tuple[str, str, bool], ...]  # (word, label, is prefix) for "f*ck" matches
+    typos: dict[str, str]  # misspelling -> lexicon word (one letter dropped or swapped)
+    real: frozenset[str]  # true words never read as typos or glued words
+    glue: tuple[str, ...]
+
+
+def _typos(word: str) -> set[str]:
+    """``word`` with one letter (not the last) dropped, or two neighbouring letters swapped."""
+    # Not the last letter: "animals" -> "animal" is inflection, not a typo.
+    out = {word[:k] + word[k + 1 :] for k in range(len(word) - 1)}
+    out.update(
+        word[:k] + word[k + 1] + word[k] + word[k + 2 :]
+        for k in range(len(word) - 1)
+        if word[k] != word[k + 1]
+    )
+    out.discard(word)
+    return out
 
 
 def _word_matches(pattern: str, word: str) -> bool:
@@ -51,23 +79,73 @@ def load(language: str) -> Lexicon:
     exact: dict[str, list[tuple[Pattern, str]]] = {}
     prefix: dict[str, list[tuple[Pattern, str]]] = {}
     maskable: list[tuple[str, str, bool]] = []
+    fuzzy_heads: set[str] = set()
+    real: set[str] = set()
     for line in raw.splitlines():
         if not line.strip() or line.startswith("#"):
             continue
         label, phrase = line.split("\t")
+        if label == "real":
+            real.add(phrase)
+            continue
         pattern = tuple(phrase.split())
         head = pattern[0]
+        if label in _FUZZY and len(pattern) == 1 and len(head.rstrip("*")) >= _FUZZY_MIN:
+            fuzzy_heads.add(head)
         if head.endswith("*"):
             prefix.setdefault(head[:2], []).append((pattern, label))
         else:
             exact.setdefault(head, []).append((pattern, label))
         if label in _MASKABLE and len(pattern) == 1:
             maskable.append((head.rstrip("*"), label, head.endswith("*")))
+    typos: dict[str, str] = {}
+    for head in sorted(fuzzy_heads):
+        for typo in sorted(_typos(head.rstrip("*"))):
+            if typo not in exact and typo not in real:
+                typos.setdefault(typo, head.rstrip("*"))
     return Lexicon(
         language,
         {k: tuple(v) for k, v in exact.items()},
         {k: tuple(v) for k, v in prefix.items()},
         tuple(maskable),
+        typos,
+        frozenset(real),
+        _GLUE.get(language, ()),
+    )
+
+
+def _match_at(lexicon: Lexicon, tokens: list[Token], i: int, variant: str) -> list[Hit]:
+    hits: list[Hit] = []
+    n = len(tokens)
+    candidates = lexicon.exact.get(variant, ()) + lexicon.prefix.get(variant[:2], ())
+    for pattern, label in candidates:
+        size = len(pattern)
+        if i + size > n or not _word_matches(pattern[0], variant):
+            continue
+        if all(_word_matches(pattern[k], tokens[i + k].norm) for k in range(1, size)):
+            hits.append(Hit(label, i, i + size - 1))
+    return hits
+
+
+def _repaired(lexicon: Lexicon, word: str) -> list[tuple[str, str]]:
+    """Readings of a word that matched nothing: ``(lexicon word, glued function word)``."""
+    if len(word) < _FUZZY_MIN or word in lexicon.real or not word.isalpha():
+        return []
+    fixed = lexicon.typos.get(word)
+    if fixed is not None:
+        return [(fixed, "")]
+    out = []
+    for glue in lexicon.glue:
+        stem = word[: -len(glue)]
+        if word.endswith(glue) and len(stem) >= 4 and stem not in lexicon.real:
+            out.append((stem, glue))
+    return out
+
+
+def _fuzzy_label(lexicon: Lexicon, stem: str) -> bool:
+    return any(
+        label in _FUZZY and _word_matches(pattern[0], stem) and len(pattern) <= 2
+        for pattern, label in lexicon.exact.get(stem, ()) + lexicon.prefix.get(stem[:2], ())
     )
 
 
@@ -85,12 +163,31 @@ def find(lexicon: Lexicon, tokens: list[Token]) -> list[Hit]:
             continue
         # "m a t a r a todos" joins into "matara": also try without the last letter.
         variants = (word, word[:-1]) if tok.joined else (word,)
+        found: list[Hit] = []
         for variant in variants:
-            candidates = lexicon.exact.get(variant, ()) + lexicon.prefix.get(variant[:2], ())
-            for pattern, label in candidates:
-                size = len(pattern)
-                if i + size > n or not _word_matches(pattern[0], variant):
+            found.extend(_match_at(lexicon, tokens, i, variant))
+        if not found:
+            # A misspelt or glued abuse word ("murte", "odioa"): one-word lexicon entries
+            # and phrases whose second word is the glued one ("odio a").
+            for stem, glue in _repaired(lexicon, word):
+                if not _fuzzy_label(lexicon, stem):
                     continue
-                if all(_word_matches(pattern[k], tokens[i + k].norm) for k in range(1, size)):
-                    hits.append(Hit(label, i, i + size - 1))
+                glued = [tok, *tokens[i + 1 :]]
+                for hit in _match_at(lexicon, glued, 0, stem):
+                    if hit.last == 0 and hit.label in _FUZZY:
+                        found.append(Hit(hit.label, i, i))
+                if glue:
+                    for pattern, label in lexicon.exact.get(stem, ()):
+                        if (
+                            label in _FUZZY
+                            and len(pattern) >= 2
+                            and pattern[1] == glue
+                            and i + len(pattern) - 1 <= n
+                            and all(
+                                _word_matches(pattern[k], tokens[i + k - 1].norm)
+                                for k in range(2, len(pattern))
+                            )
+                        ):
+                            found.append(Hit(label, i, i + len(pattern) - 2))
+        hits.extend(found)
     return hits
