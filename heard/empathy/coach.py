@@ -31,8 +31,10 @@ Finding codes (stable; stored with sent messages and counted in reports):
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol
 
 from heard.empathy.coach_phrasebook import (
@@ -87,11 +89,6 @@ _EXCLAMATION = re.compile(r"!")
 # A word in capitals (Latin-1 covers EN/FR/ES), two letters or more, as a whole word.
 _CAPS_WORD = re.compile(r"(?<![\w'-])[A-ZÀ-ÖØ-Þ]{2,}(?![\w'-])")
 EXCLAMATIONS_MAX = 1  # one "Thanks!" is house style on social; two or more read as cheery
-# A question of two words or more asks the customer for something: that is a next step,
-# and the conversation goes on, so it needs no closing line either.
-_QUESTION = re.compile(
-    r"(?:^|(?<=[.!?:;\n¿¡]))[^.!?\n¿¡]*(?:\w+[\s,'-]+)+\w+[^.!?\n]*\?", re.MULTILINE
-)
 
 
 class ReadingLike(Protocol):
@@ -219,15 +216,19 @@ def _count_words(text: str) -> int:
     return len(_WORD.findall(_blank(text, _URL, _MENTION)))
 
 
-def _inside(span: tuple[int, int], sentence: _Sentence) -> bool:
-    return sentence.start <= span[0] < sentence.end
+def _indexes(units: list[_Sentence], matches: list[re.Match[str]]) -> set[int]:
+    """Which of ``units`` (sorted, non-overlapping) hold the start of some match.
 
-
-def _sentence_of(sentences: list[_Sentence], pos: int) -> _Sentence | None:
-    for s in sentences:
-        if s.start <= pos < s.end:
-            return s
-    return None
+    A binary search per match keeps this linear-ish: a pasted log of 3,000 lines with a
+    hit on each must not cost lines x hits.
+    """
+    starts = [u.start for u in units]
+    found: set[int] = set()
+    for m in matches:
+        i = bisect_right(starts, m.start()) - 1
+        if i >= 0 and m.start() < units[i].end:
+            found.add(i)
+    return found
 
 
 def _content_words(book: Phrasebook, text: str) -> dict[str, str]:
@@ -351,6 +352,18 @@ class _Reviewer:
     ) -> None:
         self.findings.append(Finding(code, severity, span, message, suggestion))
 
+    def question(self) -> _Sentence | None:
+        """The first question of two words or more: asking the customer for something is a
+        next step, and the conversation goes on, so it needs no closing line either.
+
+        Found from the sentences rather than with one regex: a question pattern with nested
+        repeats backtracks for seconds on a long sentence without a question mark.
+        """
+        for sentence in self.sentences:
+            if "?" in sentence.text and sentence.words >= 2:
+                return sentence
+        return None
+
     def quote(self, m: re.Match[str]) -> str:
         """The draft's own words for a match (matches run on the lower-cased copy)."""
         return self.draft[m.start() : m.end()].strip()
@@ -403,8 +416,8 @@ class _Reviewer:
         act = self.scan.first("action") or self.scan.first("instruction")
         if act is not None:
             evidence["act"] = self.quote(act)
-        elif (q := _QUESTION.search(self.text)) is not None:
-            evidence["act"] = self.quote(q)
+        elif (q := self.question()) is not None:
+            evidence["act"] = q.text
         if (m := self.scan.first("thanks")) is not None:
             evidence["thank"] = self.quote(m)
         if (m := self.scan.first("explain")) is not None:
@@ -486,31 +499,20 @@ class _Reviewer:
         return out
 
     def check_preamble(self) -> None:
-        sympathy = 0
-        solution = 0
-        first: _Sentence | None = None
-        for s in self.clauses():
-            has_sym = any(
-                _inside(m.span(), s)
-                for name in ("apology", "empathy")
-                for m in self.scan.hits(name)
-            )
-            has_sol = any(
-                _inside(m.span(), s)
-                for name in ("action", "explain", "instruction")
-                for m in self.scan.hits(name)
-            )
-            if has_sym and not has_sol:
-                sympathy += s.words
-                first = first or s
-            elif has_sol:
-                solution += s.words
-        if (
-            first is not None
-            and solution
-            and sympathy >= PREAMBLE_MIN_WORDS
-            and sympathy > solution
-        ):
+        clauses = self.clauses()
+        sym = _indexes(clauses, [*self.scan.hits("apology"), *self.scan.hits("empathy")])
+        sol = _indexes(
+            clauses,
+            [
+                *self.scan.hits("action"),
+                *self.scan.hits("explain"),
+                *self.scan.hits("instruction"),
+            ],
+        )
+        sympathy = sum(clauses[i].words for i in sym - sol)
+        solution = sum(clauses[i].words for i in sol)
+        if solution and sympathy >= PREAMBLE_MIN_WORDS and sympathy > solution:
+            first = clauses[min(sym - sol)]
             self.add(
                 "long_preamble",
                 "info",
@@ -519,17 +521,20 @@ class _Reviewer:
                 self.sug("long_preamble"),
             )
 
+    @cached_property
+    def boundary_sentences(self) -> dict[str, set[int]]:
+        """For each boundary step, the indexes of the sentences that take it."""
+        return {
+            step: _indexes(self.sentences, self.scan.hits(f"boundary_{step}"))
+            for step in ("redirect", "limit", "end")
+        }
+
     def in_boundary_sentence(self, pos: int) -> bool:
         if not self.abusive:
             return False
-        s = _sentence_of(self.sentences, pos)
-        if s is None:
-            return False
-        return any(
-            _inside(m.span(), s)
-            for name in ("boundary_redirect", "boundary_limit", "boundary_end")
-            for m in self.scan.hits(name)
-        )
+        starts = [s.start for s in self.sentences]
+        i = bisect_right(starts, pos) - 1
+        return i >= 0 and any(i in found for found in self.boundary_sentences.values())
 
     def check_rewrites(self) -> None:
         for m in self.book.rules_pattern.finditer(self.low):
@@ -629,7 +634,7 @@ class _Reviewer:
             return
         if len(_WORD.findall(self.plain)) < NO_CLOSING_MIN_WORDS:
             return
-        if _QUESTION.search(self.text):
+        if self.question() is not None:
             return  # we asked the customer something: the conversation goes on
         if self.abusive and self.boundary_steps():
             return
@@ -641,16 +646,10 @@ class _Reviewer:
         A sentence that sets a limit ("if the insults continue, I'll end this chat") names
         the ending as a consequence; only a sentence without a limit actually ends.
         """
-        steps: set[str] = set()
-        for s in self.sentences:
-            found = {
-                step
-                for step in ("redirect", "limit", "end")
-                if any(_inside(m.span(), s) for m in self.scan.hits(f"boundary_{step}"))
-            }
-            if "limit" in found:
-                found.discard("end")
-            steps |= found
+        found = self.boundary_sentences
+        steps = {step for step in ("redirect", "limit") if found[step]}
+        if found["end"] - found["limit"]:
+            steps.add("end")
         return [step for step in ("redirect", "limit", "end") if step in steps]
 
     def check_boundary(self) -> None:

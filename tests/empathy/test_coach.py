@@ -244,3 +244,22 @@ def test_every_rewrite_rule_catches_its_own_example(lang: str) -> None:
         code = "negative_phrasing" if rule.kind == "negative" else "blame"
         suggestions = [f.suggestion for f in result.findings if f.code == code]
         assert rule.rewrite in suggestions, rule.example
+
+
+@pytest.mark.parametrize(
+    "draft",
+    [
+        ", ".join(["please check this"] * 1000),  # one 3,000-word sentence, no question mark
+        "\n".join(["open the app and sorry about that"] * 600),  # a pasted log, hits per line
+        " - ".join(["sorry about that"] * 1000),
+    ],
+    ids=["comma-run", "pasted-lines", "dash-run"],
+)
+def test_pathological_drafts_stay_fast(draft: str) -> None:
+    """A nested-repeat regex once took 150 s on the comma run; now cost grows linearly."""
+    import time
+
+    review("warm up the language model", language="en")
+    start = time.perf_counter()
+    review(draft, reading=ANGRY)
+    assert time.perf_counter() - start < 2.0
