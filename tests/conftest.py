@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from heard.access import SYSTEM, Actor, actor_for_agent
 from heard.actions import agents as agent_actions
@@ -98,7 +100,8 @@ class _Backend:
     def _pg_url(self, name: str) -> str:
         return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
 
-    def make_template(self, name: str, fill: Any) -> str:
+    def make_template(self, name: str, fill: Any, *, shared: bool = False) -> str:
+        """A migrated database filled by ``fill``; ``shared`` ones serve every worker."""
         if BACKEND == "sqlite":
             path = self.tmp / f"{name}.db"
             url = f"sqlite:///{path}"
@@ -109,7 +112,7 @@ class _Backend:
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
             db.dispose()
             return str(path)
-        dbname = f"heard_tpl_{name}_{self.worker}"
+        dbname = f"heard_tpl_{name}_{'shared' if shared else self.worker}"
         with self.admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
             conn.execute(text(f'CREATE DATABASE "{dbname}"'))
@@ -129,7 +132,15 @@ class _Backend:
         dbname = f"heard_t_{self.worker}_{n}"
         with self.admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{dbname}" TEMPLATE "{template}"'))
+            for attempt in range(50):
+                try:
+                    conn.execute(text(f'CREATE DATABASE "{dbname}" TEMPLATE "{template}"'))
+                    break
+                except OperationalError as exc:
+                    # Another worker is copying the same shared template right now.
+                    if "being accessed by other users" not in str(exc) or attempt == 49:
+                        raise
+                    time.sleep(0.1)
 
         def drop() -> None:
             with self.admin.connect() as conn:
@@ -228,10 +239,25 @@ def api_as(client: TestClient, db: Database, personas: Personas) -> Any:
 
 
 @pytest.fixture(scope="session")
-def demo_template(backend: _Backend) -> str:
+def demo_template(backend: _Backend, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The demo data set, loaded once per test run and shared by every xdist worker.
+
+    Loading it goes through the actions (about 10 s), so the first worker to need it
+    builds it under a file lock and the others copy from it.
+    """
+    import fcntl
+
     from heard.demo.load import load_demo
 
-    return backend.make_template("demo", lambda d: load_demo(d, **FAST_HASH))
+    shared = tmp_path_factory.getbasetemp().parent
+    with open(shared / f"demo-{BACKEND}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        marker = shared / f"demo-{BACKEND}.template"
+        if marker.exists():
+            return marker.read_text()
+        name = backend.make_template("demo", lambda d: load_demo(d, **FAST_HASH), shared=True)
+        marker.write_text(name)
+        return name
 
 
 @pytest.fixture
