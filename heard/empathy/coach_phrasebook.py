@@ -40,6 +40,7 @@ PHRASE_LISTS = (
     "boundary_limit",
     "boundary_end",
     "stopwords",
+    "function_words",
 )
 # Message templates every phrasebook must define, in its own language.
 MESSAGE_KEYS = (
@@ -97,6 +98,9 @@ class Phrasebook:
     language: str
     phrases: dict[str, re.Pattern[str]]
     stopwords: frozenset[str]
+    # Short words frequent in this language and rare in the other two: a draft full of
+    # them needs no language model (see coach._detect).
+    function_words: frozenset[str]
     rules: tuple[RewriteRule, ...]
     # Every rule in one pattern, group ``r<i>`` for ``rules[i]``: one scan of the draft
     # instead of one per rule. At a given position the earlier rule wins.
@@ -190,7 +194,7 @@ def _parse(language: str, raw: dict[str, Any]) -> Phrasebook:
     phrases = {
         name: _alternation([str(p) for p in phrases_raw[name]], f"{where} [{name}]")
         for name in PHRASE_LISTS
-        if name not in ("stopwords", "instruction", "step_connectors")
+        if name not in ("stopwords", "function_words", "instruction", "step_connectors")
     }
     phrases["instruction"] = _instruction(
         [str(p) for p in phrases_raw["instruction"]],
@@ -214,6 +218,7 @@ def _parse(language: str, raw: dict[str, Any]) -> Phrasebook:
         language=language,
         phrases=phrases,
         stopwords=frozenset(str(w).lower() for w in phrases_raw["stopwords"]),
+        function_words=frozenset(str(w).lower() for w in phrases_raw["function_words"]),
         rules=tuple(rules),
         rules_pattern=_compile(
             r"(?<!\w)(?:"
