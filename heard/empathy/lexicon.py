@@ -21,7 +21,8 @@ _MASKABLE = frozenset({"swear", "insult_noun", "insult_adj"})
 _FUZZY = frozenset(
     {"swear", "insult_noun", "insult_adj", "threat_verb", "derog", "group", "harass"}
 )
-_FUZZY_MIN = 5  # letters in the lexicon word; shorter words have too many neighbours
+_FUZZY_MIN = 5
+_REPAIR_CACHE_LIMIT = 50_000  # letters in the lexicon word; shorter words have too many neighbours
 _GLUE = {
     "en": ("a", "an", "the", "you", "to", "of", "me", "and", "u"),
     "fr": ("a", "de", "des", "le", "la", "les", "un", "une", "te", "me", "et", "en"),
@@ -49,6 +50,8 @@ class Lexicon:
     typos: dict[str, str]  # misspelling -> lexicon word (one letter dropped or swapped)
     real: frozenset[str]  # true words never read as typos or glued words
     glue: tuple[str, ...]
+    # word -> its usable repairs; words repeat, so each is worked out once (bounded)
+    repairs: dict[str, tuple[tuple[str, str], ...]]
 
 
 def _typos(word: str) -> set[str]:
@@ -111,6 +114,7 @@ def load(language: str) -> Lexicon:
         typos,
         frozenset(real),
         _GLUE.get(language, ()),
+        {},
     )
 
 
@@ -169,9 +173,16 @@ def find(lexicon: Lexicon, tokens: list[Token]) -> list[Hit]:
         if not found:
             # A misspelt or glued abuse word ("murte", "odioa"): one-word lexicon entries
             # and phrases whose second word is the glued one ("odio a").
-            for stem, glue in _repaired(lexicon, word):
-                if not _fuzzy_label(lexicon, stem):
-                    continue
+            repairs = lexicon.repairs.get(word)
+            if repairs is None:
+                repairs = tuple(
+                    (stem, glue)
+                    for stem, glue in _repaired(lexicon, word)
+                    if _fuzzy_label(lexicon, stem)
+                )
+                if len(lexicon.repairs) < _REPAIR_CACHE_LIMIT:
+                    lexicon.repairs[word] = repairs
+            for stem, glue in repairs:
                 glued = [tok, *tokens[i + 1 :]]
                 for hit in _match_at(lexicon, glued, 0, stem):
                     if hit.last == 0 and hit.label in _FUZZY:
