@@ -212,10 +212,6 @@ def _add_sentence(out: list[_Sentence], text: str, plain: str, start: int, end: 
     out.append(_Sentence(start, end, stripped, len(_WORD.findall(plain, start, end))))
 
 
-def _count_words(text: str) -> int:
-    return len(_WORD.findall(_blank(text, _URL, _MENTION)))
-
-
 def _indexes(units: list[_Sentence], matches: list[re.Match[str]]) -> set[int]:
     """Which of ``units`` (sorted, non-overlapping) hold the start of some match.
 

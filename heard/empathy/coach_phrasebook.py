@@ -88,6 +88,7 @@ class RewriteRule:
     """A negative or blaming pattern and the positive wording to suggest instead."""
 
     kind: str  # "negative" | "blame"
+    # Compiled alone so a broken entry is reported by number; reviews use rules_pattern.
     pattern: re.Pattern[str]
     rewrite: str
     example: str  # a draft sentence the rule must catch (tests/empathy/test_coach.py)
