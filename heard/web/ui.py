@@ -160,7 +160,7 @@ def inbox_page(
     tag: str = "",
     risk: str = "",
     q: str = "",
-    sort: str = "urgency",
+    sort: str = "",
     cursor: str = "",
     fragment: str = "",
 ) -> Response:
@@ -169,6 +169,9 @@ def inbox_page(
         raise HTTPException(400, f"unknown view {view!r}")
     assignee, my_teams, default_status = VIEWS[view]
     status = status if status in STATUSES else default_status
+    # Open work is triaged by urgency; finished or parked work is found by recency (and
+    # that order is an index scan, see docs/workspace.md "Speed").
+    sort = sort or ("urgency" if status == "open" else "last_activity")
     try:
         team_id = int(team) if team else None
         f = queries.InboxFilter(
