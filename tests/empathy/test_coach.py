@@ -212,11 +212,18 @@ def test_phrasebook_patterns_lower_case_and_spaces() -> None:
 def test_eval_coach_command_and_corpus_report(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from heard.evaluation.coach import corpus_report, main
+    from heard.evaluation.coach import GOLDEN_DIR, corpus_report, main
 
-    assert main(["--no-corpus"]) == 0
+    golden = tmp_path / "golden"
+    golden.mkdir()
+    for lang in LANGUAGES:  # the header, the first good row and the first bad one
+        lines = (GOLDEN_DIR / f"coach_{lang}.tsv").read_text(encoding="utf-8").splitlines()
+        rows = [line for line in lines if not line.startswith(("#", "id\t"))]
+        (golden / f"coach_{lang}.tsv").write_text("\n".join(rows[:3]), encoding="utf-8")
+    assert main(["--no-corpus", "--golden", str(golden)]) == 0
     out = capsys.readouterr().out
-    assert "negative_phrasing" in out and "precision below" not in out
+    assert out.startswith("Golden tables: 9 drafts, 9 with exactly the expected codes")
+    assert "precision below" not in out
 
     root = tmp_path
     convo = {
