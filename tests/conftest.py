@@ -150,8 +150,8 @@ class _Backend:
 
 
 @pytest.fixture(scope="session")
-def backend(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[_Backend]:
-    b = _Backend(tmp_path_factory.mktemp("dbs"), worker_id)
+def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Backend]:
+    b = _Backend(tmp_path_factory.mktemp("dbs"), os.environ.get("PYTEST_XDIST_WORKER", "main"))
     yield b
     if BACKEND == "postgresql":
         b.admin.dispose()

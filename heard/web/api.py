@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from sqlalchemy import select
 
 from heard import queries
@@ -23,6 +23,8 @@ from heard.web.deps import api_actor, get_db
 
 router = APIRouter(prefix="/api/v1")
 ActorDep = Annotated[Actor, Depends(api_actor)]
+# Ids beyond a 32-bit INTEGER would overflow PostgreSQL columns: refuse them as input.
+IdPath = Annotated[int, Path(ge=1, le=s.MAX_ID)]
 DbDep = Annotated[Database, Depends(get_db)]
 
 
@@ -86,13 +88,13 @@ def list_conversations(
     actor: ActorDep,
     db: DbDep,
     status: s.Status | None = None,
-    assignee: Annotated[str | None, Query(pattern=r"^(me|none|\d{1,12})$")] = None,
-    team: Annotated[int | None, Query(ge=1)] = None,
+    assignee: Annotated[str | None, Query(pattern=r"^(me|none|\d{1,9})$")] = None,
+    team: Annotated[int | None, Query(ge=1, le=s.MAX_ID)] = None,
     tag: Annotated[str | None, Query(max_length=80)] = None,
     channel: s.Channel | None = None,
     language: Annotated[str | None, Query(max_length=8)] = None,
     emotion: Annotated[str | None, Query(max_length=16)] = None,
-    customer: Annotated[int | None, Query(ge=1)] = None,
+    customer: Annotated[int | None, Query(ge=1, le=s.MAX_ID)] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
     sort: Annotated[str, Query(pattern=r"^(last_activity|priority|urgency|oldest)$")] = (
         "last_activity"
@@ -126,7 +128,9 @@ def _message_out(m: Message) -> s.MessageOut:
     "/conversations/{conversation_id}", response_model=s.ConversationDetailOut,
     tags=["conversations"],
 )
-def get_conversation(conversation_id: int, actor: ActorDep, db: DbDep) -> s.ConversationDetailOut:
+def get_conversation(
+    conversation_id: IdPath, actor: ActorDep, db: DbDep
+) -> s.ConversationDetailOut:
     with db.read() as session:
         d = queries.conversation_detail(session, actor, conversation_id)
     c = d.conversation
@@ -147,7 +151,9 @@ def get_conversation(conversation_id: int, actor: ActorDep, db: DbDep) -> s.Conv
     "/conversations/{conversation_id}/replies", status_code=201, response_model=s.CreatedOut,
     tags=["conversations"],
 )
-def post_reply(conversation_id: int, body: s.ReplyIn, actor: ActorDep, db: DbDep) -> s.CreatedOut:
+def post_reply(
+    conversation_id: IdPath, body: s.ReplyIn, actor: ActorDep, db: DbDep
+) -> s.CreatedOut:
     message_id = message_actions.reply(
         db, actor=actor, conversation_id=conversation_id, text=body.text, html=body.html,
         status=body.status,
@@ -159,7 +165,7 @@ def post_reply(conversation_id: int, body: s.ReplyIn, actor: ActorDep, db: DbDep
     "/conversations/{conversation_id}/notes", status_code=201, response_model=s.CreatedOut,
     tags=["conversations"],
 )
-def post_note(conversation_id: int, body: s.NoteIn, actor: ActorDep, db: DbDep) -> s.CreatedOut:
+def post_note(conversation_id: IdPath, body: s.NoteIn, actor: ActorDep, db: DbDep) -> s.CreatedOut:
     note_id = message_actions.add_note(
         db, actor=actor, conversation_id=conversation_id, text=body.text
     )
@@ -167,7 +173,7 @@ def post_note(conversation_id: int, body: s.NoteIn, actor: ActorDep, db: DbDep) 
 
 
 @router.post("/conversations/{conversation_id}/assign", status_code=204, tags=["conversations"])
-def post_assign(conversation_id: int, body: s.AssignIn, actor: ActorDep, db: DbDep) -> None:
+def post_assign(conversation_id: IdPath, body: s.AssignIn, actor: ActorDep, db: DbDep) -> None:
     if body.agent_id is None and body.team_id is None and not (
         body.unassign_agent or body.unassign_team
     ):
@@ -182,7 +188,7 @@ def post_assign(conversation_id: int, body: s.AssignIn, actor: ActorDep, db: DbD
 
 
 @router.post("/conversations/{conversation_id}/status", status_code=204, tags=["conversations"])
-def post_status(conversation_id: int, body: s.StatusIn, actor: ActorDep, db: DbDep) -> None:
+def post_status(conversation_id: IdPath, body: s.StatusIn, actor: ActorDep, db: DbDep) -> None:
     conv_actions.change_status(
         db, actor=actor, conversation_id=conversation_id, status=body.status,
         snoozed_until=body.snoozed_until,
@@ -190,26 +196,26 @@ def post_status(conversation_id: int, body: s.StatusIn, actor: ActorDep, db: DbD
 
 
 @router.post("/conversations/{conversation_id}/priority", status_code=204, tags=["conversations"])
-def post_priority(conversation_id: int, body: s.PriorityIn, actor: ActorDep, db: DbDep) -> None:
+def post_priority(conversation_id: IdPath, body: s.PriorityIn, actor: ActorDep, db: DbDep) -> None:
     conv_actions.set_priority(
         db, actor=actor, conversation_id=conversation_id, priority=body.priority
     )
 
 
 @router.post("/conversations/{conversation_id}/tags", status_code=204, tags=["conversations"])
-def post_tags(conversation_id: int, body: s.TagsIn, actor: ActorDep, db: DbDep) -> None:
+def post_tags(conversation_id: IdPath, body: s.TagsIn, actor: ActorDep, db: DbDep) -> None:
     conv_actions.add_tags(db, actor=actor, conversation_id=conversation_id, names=body.tags)
 
 
 @router.delete(
     "/conversations/{conversation_id}/tags/{tag}", status_code=204, tags=["conversations"]
 )
-def delete_conversation_tag(conversation_id: int, tag: str, actor: ActorDep, db: DbDep) -> None:
+def delete_conversation_tag(conversation_id: IdPath, tag: str, actor: ActorDep, db: DbDep) -> None:
     conv_actions.remove_tags(db, actor=actor, conversation_id=conversation_id, names=[tag])
 
 
 @router.post("/conversations/{conversation_id}/merge", status_code=204, tags=["conversations"])
-def post_merge(conversation_id: int, body: s.MergeIn, actor: ActorDep, db: DbDep) -> None:
+def post_merge(conversation_id: IdPath, body: s.MergeIn, actor: ActorDep, db: DbDep) -> None:
     """Merge conversation `source_id` into this one."""
     conv_actions.merge_conversations(
         db, actor=actor, source_id=body.source_id, target_id=conversation_id
@@ -243,13 +249,13 @@ def create_customer(body: s.CustomerCreateIn, actor: ActorDep, db: DbDep) -> s.C
 
 
 @router.get("/customers/{customer_id}", response_model=s.CustomerOut, tags=["customers"])
-def get_customer(customer_id: int, actor: ActorDep, db: DbDep) -> s.CustomerOut:
+def get_customer(customer_id: IdPath, actor: ActorDep, db: DbDep) -> s.CustomerOut:
     return _customer_out(db, actor, customer_id)
 
 
 @router.patch("/customers/{customer_id}", response_model=s.CustomerOut, tags=["customers"])
 def patch_customer(
-    customer_id: int, body: s.CustomerUpdateIn, actor: ActorDep, db: DbDep
+    customer_id: IdPath, body: s.CustomerUpdateIn, actor: ActorDep, db: DbDep
 ) -> s.CustomerOut:
     customer_actions.update_customer(
         db, actor=actor, customer_id=customer_id, name=body.name, language=body.language
@@ -258,12 +264,12 @@ def patch_customer(
 
 
 @router.delete("/customers/{customer_id}", status_code=204, tags=["customers"])
-def delete_customer(customer_id: int, actor: ActorDep, db: DbDep) -> None:
+def delete_customer(customer_id: IdPath, actor: ActorDep, db: DbDep) -> None:
     customer_actions.delete_customer(db, actor=actor, customer_id=customer_id)
 
 
 @router.post("/customers/{customer_id}/merge", status_code=204, tags=["customers"])
-def merge_customer(customer_id: int, body: s.MergeIn, actor: ActorDep, db: DbDep) -> None:
+def merge_customer(customer_id: IdPath, body: s.MergeIn, actor: ActorDep, db: DbDep) -> None:
     """Merge customer `source_id` into this one (identities and conversations move)."""
     customer_actions.merge_customers(
         db, actor=actor, source_id=body.source_id, target_id=customer_id
@@ -297,7 +303,7 @@ def create_agent(body: s.AgentIn, actor: ActorDep, db: DbDep) -> s.AgentOut:
 
 
 @router.patch("/agents/{agent_id}", response_model=s.AgentOut, tags=["agents"])
-def patch_agent(agent_id: int, body: s.AgentUpdateIn, actor: ActorDep, db: DbDep) -> s.AgentOut:
+def patch_agent(agent_id: IdPath, body: s.AgentUpdateIn, actor: ActorDep, db: DbDep) -> s.AgentOut:
     agent_actions.update_agent(
         db, actor=actor, agent_id=agent_id, name=body.name, role=body.role,
         availability=body.availability, ui_language=body.ui_language, is_active=body.is_active,
@@ -309,7 +315,7 @@ def patch_agent(agent_id: int, body: s.AgentUpdateIn, actor: ActorDep, db: DbDep
 @router.post(
     "/agents/{agent_id}/tokens", status_code=201, response_model=s.TokenOut, tags=["agents"]
 )
-def create_token(agent_id: int, body: s.TokenIn, actor: ActorDep, db: DbDep) -> s.TokenOut:
+def create_token(agent_id: IdPath, body: s.TokenIn, actor: ActorDep, db: DbDep) -> s.TokenOut:
     return s.TokenOut(
         token=agent_actions.create_token(db, actor=actor, agent_id=agent_id, name=body.name)
     )
@@ -335,7 +341,7 @@ def create_team(body: s.TeamIn, actor: ActorDep, db: DbDep) -> s.CreatedOut:
 
 
 @router.put("/teams/{team_id}/members", status_code=204, tags=["teams"])
-def put_team_members(team_id: int, body: s.TeamMembersIn, actor: ActorDep, db: DbDep) -> None:
+def put_team_members(team_id: IdPath, body: s.TeamMembersIn, actor: ActorDep, db: DbDep) -> None:
     agent_actions.set_team_members(db, actor=actor, team_id=team_id, agent_ids=body.agent_ids)
 
 
@@ -355,6 +361,6 @@ def create_tag(body: s.TagIn, actor: ActorDep, db: DbDep) -> s.TagOut:
 
 
 @router.delete("/tags/{tag_id}", status_code=204, tags=["tags"])
-def delete_tag(tag_id: int, actor: ActorDep, db: DbDep) -> None:
+def delete_tag(tag_id: IdPath, actor: ActorDep, db: DbDep) -> None:
     tag_actions.delete_tag(db, actor=actor, tag_id=tag_id)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -11,6 +11,11 @@ Channel = Literal["email", "chat", "social", "phone", "web_form", "api"]
 Status = Literal["open", "pending", "snoozed", "closed"]
 Priority = Literal["low", "normal", "high", "urgent"]
 Language = Literal["en", "fr", "es"]
+
+
+# Largest id a client may send: PostgreSQL INTEGER columns hold 32-bit values.
+MAX_ID = 2_147_483_647
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class Strict(BaseModel):
@@ -65,8 +70,8 @@ class NoteIn(Strict):
 
 
 class AssignIn(Strict):
-    agent_id: int | None = Field(default=None, ge=1)
-    team_id: int | None = Field(default=None, ge=1)
+    agent_id: Id | None = None
+    team_id: Id | None = None
     unassign_agent: bool = False
     unassign_team: bool = False
 
@@ -91,7 +96,7 @@ class TagsIn(Strict):
 
 
 class MergeIn(Strict):
-    source_id: int = Field(ge=1)
+    source_id: Id
 
 
 class CreatedOut(BaseModel):
@@ -176,7 +181,7 @@ class AgentIn(Strict):
     role: Literal["agent", "lead", "admin"] = "agent"
     password: str | None = Field(default=None, min_length=8, max_length=200)
     languages: list[Language] = Field(default_factory=lambda: list[Language](["en"]), max_length=3)
-    team_ids: list[int] = Field(default_factory=list, max_length=50)
+    team_ids: list[Id] = Field(default_factory=list, max_length=50)
 
 
 class AgentUpdateIn(Strict):
@@ -203,7 +208,7 @@ class TeamIn(Strict):
 
 
 class TeamMembersIn(Strict):
-    agent_ids: list[int] = Field(max_length=500)
+    agent_ids: list[Id] = Field(max_length=500)
 
 
 class TeamOut(BaseModel):
