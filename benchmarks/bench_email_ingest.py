@@ -7,11 +7,16 @@ parallel senders, each delivering its share over one SMTP session the way a rela
 (``--per-message`` opens a session per message instead). The clock stops when the last
 message is a committed customer message with its reading.
 
-Run: ``python benchmarks/bench_email_ingest.py [--messages N] [--connections C]``.
+Since the 250 now comes after the one transaction that stores the bytes *and* the ingested
+message, "250 answered" and "end to end" are nearly the same clock.
+
+Run: ``python benchmarks/bench_email_ingest.py [--messages N] [--connections C]
+[--processes P]`` (P ingest processes parse and read; 0 = all in the listener's process).
 """
 
 from __future__ import annotations
 
+import os
 import platform
 import smtplib
 import sys
@@ -98,13 +103,15 @@ def baseline(raws: list[bytes], connections: int, per_message: bool, port: int) 
 
 
 def heard(raws: list[bytes], connections: int, per_message: bool, port: int,
-          folder: Path) -> tuple[float, float]:
+          folder: Path, processes: int) -> tuple[float, float]:
     url = f"sqlite:///{folder / 'bench.db'}"
     upgrade(url)
     db = Database(url)
-    settings = Settings(database_url=url, secret_key="bench-secret")
+    settings = Settings(database_url=url, secret_key="bench-secret",
+                        email_ingest_processes=processes)
     create_mailbox(db, actor=SYSTEM, secret_key=settings.secret_key, address=SUPPORT)
     with SMTPListener(db, settings, port=port) as listener:
+        listener.handler.wait_ready()
         start = time.perf_counter()
         send_all(port, raws, connections, per_message)
         accepted = time.perf_counter() - start
@@ -139,16 +146,22 @@ def main(argv: list[str]) -> int:
     count = int(argv[argv.index("--messages") + 1]) if "--messages" in argv else 2000
     connections = int(argv[argv.index("--connections") + 1]) if "--connections" in argv else 4
     per_message = "--per-message" in argv
+    processes = (int(argv[argv.index("--processes") + 1]) if "--processes" in argv
+                 else min(2, os.cpu_count() or 1))
     raws = messages(count)
     print(f"Python {platform.python_version()} on {platform.machine()}, {count} messages, "
-          f"{connections} SMTP connections{' (one session per message)' if per_message else ''}")
+          f"{connections} SMTP connections{' (one session per message)' if per_message else ''}, "
+          f"{processes} ingest processes, {os.cpu_count()} cores, "
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     base = baseline(raws, connections, per_message, free_port())
     with tempfile.TemporaryDirectory() as tmp:
-        accepted, end_to_end = heard(raws, connections, per_message, free_port(), Path(tmp))
+        accepted, end_to_end = heard(raws, connections, per_message, free_port(), Path(tmp),
+                                     processes)
     print(f"baseline (aiosmtpd sink doing nothing): {base:8.0f} messages/s")
     print(f"Heard: 250 answered (raw committed):     {accepted:8.0f} messages/s")
     print(f"Heard: end to end (conversation+reading): {end_to_end:7.0f} messages/s "
           f"(target >= 200)")
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0 if end_to_end >= 200 else 1
 
 

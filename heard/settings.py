@@ -35,6 +35,18 @@ class Settings:
     # A reply to a closed email conversation reopens it within this many days; later, it
     # opens a new conversation linked to the old one.
     email_reopen_days: int = 14
+    # Spam-score hook: "module:function" taking the parsed InboundEmail and returning a
+    # score (float) or None. The default reads X-Spam-Score / X-Spam-Status (SpamAssassin,
+    # rspamd) written by the MTA in front of us; "" turns spam scoring off.
+    email_spam_hook: str = "heard.channels.email.spam:header_score"
+    # Above this score a message is quarantined as spam (a mailbox may override it).
+    email_spam_threshold: float = 5.0
+    # Processes that parse and read inbound mail for the SMTP listener (0: in the listener's
+    # own process). Parsing and the empathy reading are CPU-bound: another process uses
+    # another core.
+    email_ingest_processes: int = 0
+    # Extra CA certificates (PEM) trusted for outgoing SMTP over TLS (a private relay).
+    email_smtp_ca_file: str = ""
     # Argon2 cost; tests lower it (hashing cost is not what they test).
     argon2_time_cost: int = 3
     argon2_memory_cost: int = 65536
@@ -70,6 +82,12 @@ class Settings:
             redis_url=env.get("HEARD_REDIS_URL") or None,
             message_id_domain=env.get("HEARD_MESSAGE_ID_DOMAIN", "heard.localhost"),
             email_reopen_days=int(env.get("HEARD_EMAIL_REOPEN_DAYS", "14")),
+            email_spam_hook=env.get("HEARD_EMAIL_SPAM_HOOK",
+                                    "heard.channels.email.spam:header_score"),
+            email_spam_threshold=float(env.get("HEARD_EMAIL_SPAM_THRESHOLD", "5.0")),
+            email_smtp_ca_file=env.get("HEARD_SMTP_CA_FILE", ""),
+            email_ingest_processes=int(env.get("HEARD_EMAIL_INGEST_PROCESSES",
+                                               str(min(2, os.cpu_count() or 1)))),
             argon2_time_cost=int(env.get("HEARD_ARGON2_TIME_COST", "3")),
             argon2_memory_cost=int(env.get("HEARD_ARGON2_MEMORY_COST", "65536")),
         )

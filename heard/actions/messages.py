@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -14,11 +16,11 @@ from sqlalchemy.orm import Session
 from heard.access import Actor, access_conversation
 from heard.actions._audit import announce, record
 from heard.actions.customers import CustomerRef, resolve_customer
-from heard.db import Conversation, Customer, Database, Message, OutboxItem, utcnow
+from heard.db import Attachment, Conversation, Customer, Database, Message, OutboxItem, utcnow
 from heard.db.base import table_of
 from heard.domain.identity import CHANNELS
 from heard.domain.status import status_after_customer_message
-from heard.reading import read_inbound, review_reply
+from heard.reading import InboundReading, read_inbound, review_reply
 
 # Characters; a longer body is truncated (the raw original stays with the channel).
 MAX_TEXT = 200_000
@@ -42,6 +44,20 @@ class Inbound:
     # and subject tokens): append to this conversation, reopening it if closed. None: find
     # the customer's open conversation on ``thread_key`` as usual.
     conversation_id: int | None = None
+
+
+@dataclass(frozen=True)
+class OutgoingAttachment:
+    """A file an agent attaches to a reply (the bytes are stored in ``attachment``)."""
+
+    filename: str
+    content_type: str
+    content: bytes
+
+
+# A reply's attachments, together (most mail servers refuse messages over 25-35 MB once
+# base64 has grown them by a third).
+MAX_ATTACHMENT_BYTES = 18 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -133,82 +149,103 @@ def _find_existing(session: Session, channel: str, external_id: str) -> Received
 
 
 def _receive(db: Database, actor: Actor, inbound: Inbound) -> Received:
+    with db.write() as session:
+        return receive_in_session(session, actor=actor, inbound=inbound)
+
+
+Reader = Callable[[str, str | None], InboundReading]
+
+
+def _read(text: str, language: str | None) -> InboundReading:
+    return read_inbound(text, language=language)
+
+
+def receive_in_session(
+    session: Session, *, actor: Actor, inbound: Inbound, reader: Reader | None = None
+) -> Received:
+    """:func:`receive_message` inside the caller's open write transaction (internal).
+
+    For a channel that commits its own records with the message in one transaction (email:
+    the raw bytes, the message and the raw row's outcome). The caller validates the channel
+    and the customer reference, and handles ``IntegrityError`` (a raced duplicate).
+    ``reader(text, language_hint)`` returns the empathy reading; a channel that computed it
+    ahead (in another process) passes one that reuses it when the hint changes nothing.
+    """
     text = inbound.text[:MAX_TEXT]
     now = inbound.received_at or utcnow()
-    with db.write() as session:
-        conn = session.connection()
-        if inbound.external_id:
-            existing = _find_existing(session, inbound.channel, inbound.external_id)
-            if existing is not None:
-                return existing
-        customer = resolve_customer(session, inbound.customer, language=None)
-        conversation = _threaded(session, inbound.conversation_id)
-        if conversation is None:
-            conversation = conn.execute(
-                _OPEN_ON_THREAD[inbound.thread_key is not None],
-                {"customer_id": customer.id, "channel": inbound.channel,
-                 "thread_key": inbound.thread_key},
-            ).first()
-        reading = read_inbound(
-            text, language=conversation.language if conversation else customer.language
-        )
-        opened = conversation is None
-        if conversation is None:
-            conversation_id = conn.execute(
-                _INSERT_CONVERSATION,
-                {
-                    "customer_id": customer.id,
-                    "channel": inbound.channel,
-                    "thread_key": inbound.thread_key,
-                    "subject": (inbound.subject or _subject_from(text))[:500],
-                    "language": reading.language,
-                    "created_at": now,
-                    "last_activity_at": now,
-                    "last_customer_message_at": now,
-                    **reading.headline(None),
-                },
-            ).scalar_one()
-            if customer.language is None:
-                conn.execute(
-                    _SET_CUSTOMER_LANGUAGE, {"b_id": customer.id, "b_language": reading.language}
-                )
-        else:
-            conversation_id = conversation.id
-            values: dict[str, Any] = {
-                "b_id": conversation_id,
-                "last_customer_message_at": now,
-                "last_activity_at": now,
-                **reading.headline(conversation.abuse),
-            }
-            if conversation.status != "open":
-                # A customer writing again reopens (a threaded reply reopens even a closed
-                # conversation: the channel decided it belongs here).
-                values.update(status=status_after_customer_message(conversation.status),
-                              snoozed_until=None, closed_at=None)
-            conn.execute(_UPDATE_CONVERSATION, values)
-        message_id = conn.execute(
-            _INSERT_MESSAGE,
+    conn = session.connection()
+    if inbound.external_id:
+        existing = _find_existing(session, inbound.channel, inbound.external_id)
+        if existing is not None:
+            return existing
+    customer = resolve_customer(session, inbound.customer, language=None)
+    conversation = _threaded(session, inbound.conversation_id)
+    if conversation is None:
+        conversation = conn.execute(
+            _OPEN_ON_THREAD[inbound.thread_key is not None],
+            {"customer_id": customer.id, "channel": inbound.channel,
+             "thread_key": inbound.thread_key},
+        ).first()
+    reading = (reader or _read)(
+        text, conversation.language if conversation else customer.language
+    )
+    opened = conversation is None
+    if conversation is None:
+        conversation_id = conn.execute(
+            _INSERT_CONVERSATION,
             {
-                "conversation_id": conversation_id,
+                "customer_id": customer.id,
                 "channel": inbound.channel,
-                "kind": "inbound",
-                "author_agent_id": None,
-                "author_customer_id": customer.id,
-                "text": text,
-                "html": sanitize_html(inbound.html),
-                "attachments": inbound.attachments,
-                "channel_meta": inbound.channel_meta,
-                "external_id": inbound.external_id,
+                "thread_key": inbound.thread_key,
+                "subject": (inbound.subject or _subject_from(text))[:500],
+                "language": reading.language,
                 "created_at": now,
-                "reading": reading.stored,
-                "review": None,
+                "last_activity_at": now,
+                "last_customer_message_at": now,
+                **reading.headline(None),
             },
         ).scalar_one()
-        record(session, actor, "conversation.open" if opened else "message.receive",
-               "conversation", conversation_id, after={"message_id": message_id})
-        announce(session, "message.new", conversation_id, message_id=message_id, kind="inbound")
-        return Received(conversation_id=conversation_id, message_id=message_id, created=True,
-                        opened=opened)
+        if customer.language is None:
+            conn.execute(
+                _SET_CUSTOMER_LANGUAGE, {"b_id": customer.id, "b_language": reading.language}
+            )
+    else:
+        conversation_id = conversation.id
+        values: dict[str, Any] = {
+            "b_id": conversation_id,
+            "last_customer_message_at": now,
+            "last_activity_at": now,
+            **reading.headline(conversation.abuse),
+        }
+        if conversation.status != "open":
+            # A customer writing again reopens (a threaded reply reopens even a closed
+            # conversation: the channel decided it belongs here).
+            values.update(status=status_after_customer_message(conversation.status),
+                          snoozed_until=None, closed_at=None)
+        conn.execute(_UPDATE_CONVERSATION, values)
+    message_id = conn.execute(
+        _INSERT_MESSAGE,
+        {
+            "conversation_id": conversation_id,
+            "channel": inbound.channel,
+            "kind": "inbound",
+            "author_agent_id": None,
+            "author_customer_id": customer.id,
+            "text": text,
+            "html": sanitize_html(inbound.html),
+            "attachments": inbound.attachments,
+            "channel_meta": inbound.channel_meta,
+            "external_id": inbound.external_id,
+            "created_at": now,
+            "reading": reading.stored,
+            "review": None,
+        },
+    ).scalar_one()
+    record(session, actor, "conversation.open" if opened else "message.receive",
+           "conversation", conversation_id, after={"message_id": message_id})
+    announce(session, "message.new", conversation_id, message_id=message_id, kind="inbound")
+    return Received(conversation_id=conversation_id, message_id=message_id, created=True,
+                    opened=opened)
 
 
 def _threaded(session: Session, conversation_id: int | None) -> Any:
@@ -238,8 +275,13 @@ def reply(
     html: str | None = None,
     status: str | None = None,
     at: datetime | None = None,
+    attachments: Sequence[OutgoingAttachment] | None = None,
 ) -> int:
     """Send a reply to the customer. The first reply records the first response time.
+
+    ``attachments``: files sent with the reply. Their bytes go to the ``attachment`` table
+    (one row each, committed with the reply); ``Message.attachments`` lists their metadata
+    with ``attachment_id``. Channels that push (email) attach them when delivering.
 
     The reply coach reviews the text actually sent, against the customer's latest message,
     and the review is stored with the reply (for QA and a coach-adoption metric). Delivery
@@ -248,6 +290,7 @@ def reply(
     """
     if not text.strip():
         raise ValueError("a reply needs some text")
+    files = _check_attachments(attachments or ())
     from heard.actions.conversations import apply_status
 
     with db.write() as session:
@@ -268,6 +311,8 @@ def reply(
         if status is not None and status != conversation.status:
             apply_status(session, actor, conversation, status, None)
         session.flush()
+        if files:
+            message.attachments = _store_attachments(session, message.id, files, now)
         if conversation.channel in DELIVERED_CHANNELS:
             session.add(
                 OutboxItem(
@@ -282,6 +327,43 @@ def reply(
         return message.id
 
 
+def _check_attachments(files: Sequence[OutgoingAttachment]) -> list[OutgoingAttachment]:
+    checked: list[OutgoingAttachment] = []
+    total = 0
+    for file in files:
+        if not isinstance(file.content, bytes | bytearray):
+            raise TypeError("attachment content must be bytes")
+        name = file.filename.replace("\\", "/").rsplit("/", 1)[-1]
+        name = "".join(ch for ch in name if ch >= " " and ch != "\x7f").strip()[:255]
+        ctype = (file.content_type or "application/octet-stream").strip().lower()[:255]
+        if "/" not in ctype or not name:
+            raise ValueError("an attachment needs a file name and a type/subtype content type")
+        total += len(file.content)
+        checked.append(OutgoingAttachment(name, ctype, bytes(file.content)))
+    if total > MAX_ATTACHMENT_BYTES:
+        raise ValueError(f"attachments are limited to {MAX_ATTACHMENT_BYTES // 2**20} MB "
+                         "per reply")
+    return checked
+
+
+def _store_attachments(
+    session: Session, message_id: int, files: list[OutgoingAttachment], now: datetime
+) -> list[dict[str, Any]]:
+    rows = [
+        Attachment(message_id=message_id, filename=f.filename, content_type=f.content_type,
+                   size=len(f.content), sha256=hashlib.sha256(f.content).hexdigest(),
+                   content=f.content, created_at=now)
+        for f in files
+    ]
+    session.add_all(rows)
+    session.flush()
+    return [
+        {"attachment_id": row.id, "filename": row.filename, "content_type": row.content_type,
+         "size": row.size, "sha256": row.sha256}
+        for row in rows
+    ]
+
+
 def add_note(
     db: Database, *, actor: Actor, conversation_id: int, text: str, at: datetime | None = None
 ) -> int:
@@ -289,13 +371,24 @@ def add_note(
     if not text.strip():
         raise ValueError("a note needs some text")
     with db.write() as session:
-        conversation = access_conversation(session, actor, conversation_id, for_update=True)
-        message = _add(session, actor, conversation, "note", text, None, at or utcnow())
-        session.flush()
-        record(session, actor, "message.note", "conversation", conversation.id,
-               after={"message_id": message.id})
-        announce(session, "message.new", conversation.id, message_id=message.id, kind="note")
-        return message.id
+        return add_note_in_session(session, actor=actor, conversation_id=conversation_id,
+                                   text=text, at=at)
+
+
+def add_note_in_session(
+    session: Session, *, actor: Actor, conversation_id: int, text: str,
+    at: datetime | None = None,
+) -> int:
+    """:func:`add_note` inside the caller's open write transaction (internal)."""
+    if not text.strip():
+        raise ValueError("a note needs some text")
+    conversation = access_conversation(session, actor, conversation_id, for_update=True)
+    message = _add(session, actor, conversation, "note", text, None, at or utcnow())
+    session.flush()
+    record(session, actor, "message.note", "conversation", conversation.id,
+           after={"message_id": message.id})
+    announce(session, "message.new", conversation.id, message_id=message.id, kind="note")
+    return message.id
 
 
 def _add(

@@ -1,6 +1,7 @@
 """SQLAlchemy models, one module per noun. Importing this package registers them all."""
 
 from heard.db.agent import Agent, ApiToken
+from heard.db.attachment import Attachment
 from heard.db.audit import AuditEvent
 from heard.db.base import Base, utcnow
 from heard.db.conversation import Conversation
@@ -16,6 +17,7 @@ from heard.db.team import Team, TeamMember
 __all__ = [
     "Agent",
     "ApiToken",
+    "Attachment",
     "AuditEvent",
     "Base",
     "Conversation",

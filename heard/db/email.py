@@ -51,6 +51,8 @@ class RawEmail(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     ingested_at: Mapped[datetime | None]
     ingest_attempts: Mapped[int] = mapped_column(default=0)
+    # The spam hook's score (None: no hook, or it gave no score).
+    spam_score: Mapped[float | None]
     conversation_id: Mapped[int | None] = mapped_column(
         ForeignKey("conversation.id", ondelete="SET NULL")
     )

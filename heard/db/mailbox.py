@@ -53,4 +53,7 @@ class Mailbox(Base):
     reply_target_minutes: Mapped[int] = mapped_column(default=24 * 60)
     # Senders (addresses or "@domain") that never get an automatic message.
     auto_reply_ignore: Mapped[list[Any]] = mapped_column(default=list)
+    # Spam: a message scoring above this (settings.email_spam_hook) is quarantined as spam.
+    # None: settings.email_spam_threshold.
+    spam_threshold: Mapped[float | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

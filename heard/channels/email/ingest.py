@@ -25,19 +25,27 @@ not customer messages: they mark the ``EmailDelivery`` and leave an internal not
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from heard.access import SYSTEM
 from heard.actions.customers import CustomerRef
-from heard.actions.messages import MAX_TEXT, Inbound, add_note, receive_message
+from heard.actions.messages import (
+    MAX_TEXT,
+    Inbound,
+    add_note_in_session,
+    receive_in_session,
+)
+from heard.channels.email import spam
 from heard.channels.email.loops import Bounce, bounce_info, should_auto_reply
 from heard.channels.email.parse import InboundEmail, UnparseableEmail, parse_message
 from heard.channels.email.threading import normalize_subject, subject_token, thread_keys
@@ -51,17 +59,27 @@ from heard.db import (
     RawEmail,
     utcnow,
 )
+from heard.db.base import table_of
+from heard.db.engine import AFTER_COMMIT_KEY
 from heard.domain.identity import IdentityError, normalize_email
+from heard.empathy.language import MIN_CHARS, MIN_CONFIDENCE, SUPPORTED
+from heard.reading import InboundReading, read_inbound
 from heard.settings import Settings
 
 __all__ = [
+    "Delivery",
     "IngestResult",
+    "Prepared",
+    "deliver_many",
     "external_id_for",
     "ingest_pending",
     "ingest_raw",
+    "prepare",
     "receive_raw",
     "store_raw",
 ]
+
+log = logging.getLogger("heard.email.ingest")
 
 MAX_KEY = 255  # dedup_key / Message.external_id column width
 # Automatic acknowledgements per sender per day, on top of loops.should_auto_reply's rules.
@@ -159,36 +177,18 @@ def store_raw(
     """Commit the raw bytes and return the ``RawEmail`` id (the existing one for a repeat).
 
     Raises ``ValueError`` for empty input: there is nothing to keep, and the SMTP listener
-    answers 554 so the sender knows.
+    answers 554 so the sender knows. (Transports that can, use :func:`deliver_many`: the
+    bytes and the ingested message in one transaction.)
     """
-    if not isinstance(raw, bytes | bytearray | memoryview):
-        raise TypeError("raw must be bytes")
-    data = bytes(raw)
-    if not data.strip():
-        raise ValueError("empty message")
+    data = _as_bytes(raw)
     digest = hashlib.sha256(data).hexdigest()
     message_id = header_message_id(data)
     key = dedup_key(message_id, data, digest)
-    existing = _raw_by_key(db, mailbox_id, key)
-    if existing is not None:
-        return existing
     try:
         with db.write() as session:
-            row = RawEmail(
-                mailbox_id=mailbox_id,
-                message_id=message_id[:998] if message_id else None,
-                dedup_key=key,
-                sha256=digest,
-                raw=data,
-                size=len(data),
-                source=source,
-                envelope_from=(envelope_from or "")[:998] or None,
-                received_at=utcnow(),
-                status="stored",
-            )
-            session.add(row)
-            session.flush()
-            return row.id
+            raw_id, _ = _store_in_session(session, mailbox_id, data, digest, message_id, key,
+                                          source, envelope_from)
+            return raw_id
     except IntegrityError:
         # The same message raced in through another connection; that one is stored.
         existing = _raw_by_key(db, mailbox_id, key)
@@ -197,21 +197,230 @@ def store_raw(
         return existing
 
 
+def _as_bytes(raw: bytes) -> bytes:
+    if not isinstance(raw, bytes | bytearray | memoryview):
+        raise TypeError("raw must be bytes")
+    data = bytes(raw)
+    if not data.strip():
+        raise ValueError("empty message")
+    return data
+
+
+# Statements of the email intake, built once (building one costs several times running it).
+_r = table_of(RawEmail).c
+_m = table_of(Message).c
+_d = table_of(EmailDelivery).c
+_cv = table_of(Conversation).c
+_ci = table_of(CustomerIdentity).c
+_RAW_BY_KEY = select(_r.id, _r.status).where(
+    _r.mailbox_id == bindparam("mailbox_id"), _r.dedup_key == bindparam("key"))
+_INSERT_RAW = insert(table_of(RawEmail)).returning(_r.id)
+_RAW_ROW = select(_r.id, _r.status, _r.reason, _r.conversation_id, _r.message_row_id,
+                  _r.raw, _r.mailbox_id).where(_r.id == bindparam("id"))
+_RAW_STATUS = select(_r.status).where(_r.id == bindparam("id"))
+_MARK_RAW = (update(table_of(RawEmail))
+             .where(_r.id == bindparam("b_id"), _r.status == "stored"))
+_RAW_BYTES = select(_r.raw).where(_r.id == bindparam("id"))
+_RECEIVED_BY_IDS = select(_m.external_id, _m.conversation_id).where(
+    _m.channel == "email", _m.external_id.in_(bindparam("keys", expanding=True)))
+_SENT_BY_IDS = select(_d.smtp_message_id, _d.conversation_id).where(
+    _d.smtp_message_id.in_(bindparam("keys", expanding=True)))
+_DELIVERY_BY_IDS = select(_d.id, _d.conversation_id, _d.kind, _d.recipient).where(
+    _d.smtp_message_id.in_(bindparam("keys", expanding=True))).limit(1)
+_UPDATE_DELIVERY = update(table_of(EmailDelivery)).where(_d.id == bindparam("b_id"))
+_CONVERSATION = select(_cv.id, _cv.status, _cv.closed_at, _cv.last_activity_at,
+                       _cv.merged_into_id, _cv.channel, _cv.customer_id).where(
+    _cv.id == bindparam("id"))
+_OWNER = select(_ci.customer_id).where(
+    _ci.kind == "email", _ci.value == bindparam("value")).limit(1)
+_META_BY_EXTERNAL_ID = select(_m.channel_meta).where(
+    _m.channel == "email", _m.external_id == bindparam("external_id")).limit(1)
+
+
+def _store_in_session(
+    session: Session, mailbox_id: int, data: bytes, digest: str, message_id: str | None,
+    key: str, source: str, envelope_from: str | None,
+) -> tuple[int, str | None]:
+    """(raw id, None) for a new row; (existing id, its status) for a repeat."""
+    conn = session.connection()
+    existing = conn.execute(_RAW_BY_KEY, {"mailbox_id": mailbox_id, "key": key}).first()
+    if existing is not None:
+        return existing.id, existing.status
+    raw_id = conn.execute(_INSERT_RAW, {
+        "mailbox_id": mailbox_id,
+        "message_id": message_id[:998] if message_id else None,
+        "dedup_key": key,
+        "sha256": digest,
+        "raw": data,
+        "size": len(data),
+        "source": source,
+        "envelope_from": (envelope_from or "")[:998] or None,
+        "received_at": utcnow(),
+        "status": "stored",
+        "reason": None,
+        "ingested_at": None,
+        "ingest_attempts": 0,
+        "conversation_id": None,
+        "message_row_id": None,
+        "spam_score": None,
+    }).scalar_one()
+    return int(raw_id), None
+
+
 def _raw_by_key(db: Database, mailbox_id: int, key: str) -> int | None:
     with db.read() as session:
-        return session.scalars(
-            select(RawEmail.id).where(RawEmail.mailbox_id == mailbox_id, RawEmail.dedup_key == key)
-        ).first()
+        row = session.connection().execute(
+            _RAW_BY_KEY, {"mailbox_id": mailbox_id, "key": key}).first()
+        return None if row is None else int(row.id)
 
 
-# --- step 2: ingest ---------------------------------------------------------------------
+# --- the CPU part, outside any transaction (possibly in another process) ----------------
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything about one raw message that needs no database: its dedup key, the parsed
+    email (or why it is not one), the text the customer message gets and its empathy
+    reading (read with no language hint; reused when the conversation's language changes
+    nothing, see :func:`_reader`). Picklable: the SMTP listener computes it in a pool of
+    processes so parsing and reading use the other core."""
+
+    sha256: str
+    message_id: str | None
+    dedup_key: str
+    email: InboundEmail | None
+    error: str | None  # why this is not an email (quarantine reason)
+    text: str
+    reading: InboundReading | None
+
+
+def prepare(raw: bytes) -> Prepared:
+    """Parse and read one message (no I/O). ``ValueError`` for empty input."""
+    data = _as_bytes(raw)
+    digest = hashlib.sha256(data).hexdigest()
+    message_id = header_message_id(data)
+    key = dedup_key(message_id, data, digest)
+    try:
+        email = parse_message(data)
+    except UnparseableEmail as exc:
+        return Prepared(digest, message_id, key, None, exc.reason, "", None)
+    text = _message_text(email)
+    reading = read_inbound(text, language=None) if _sender(email) is not None else None
+    return Prepared(digest, message_id, key, email, None, text, reading)
+
+
+def _message_text(email: InboundEmail) -> str:
+    visible = email.visible_text if email.visible_text.strip() else email.text
+    return _clean(visible)[:MAX_TEXT]
+
+
+def _reader(prepared: Prepared) -> Any:
+    """``receive_in_session``'s reader: the reading made ahead, when the language hint
+    (the conversation's or customer's language) cannot change it; else read again."""
+    ahead = prepared.reading
+
+    def read(text: str, hint: str | None) -> InboundReading:
+        if ahead is not None and text == prepared.text and _hint_changes_nothing(
+            ahead, text, hint
+        ):
+            return ahead
+        return read_inbound(text, language=hint)
+
+    return read
+
+
+def _hint_changes_nothing(ahead: InboundReading, text: str, hint: str | None) -> bool:
+    # heard.empathy.language.detect_language only uses the hint (its fallback) for short
+    # text or an unsure guess in another language; analyze() for text without letters.
+    letters = sum(1 for ch in text if ch.isalpha())
+    if letters == 0:
+        return False  # analyze() answers from the hint alone: cheap to redo
+    if hint not in SUPPORTED:
+        return True
+    if letters < MIN_CHARS:
+        return False
+    confidence = ahead.reading.language_confidence
+    return ahead.language == hint or confidence >= MIN_CONFIDENCE + 0.001
+
+
+# --- one transaction: the bytes and what they became -------------------------------------
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message for one mailbox, as a transport hands it over."""
+
+    mailbox_id: int
+    raw: bytes
+    prepared: Prepared
+    source: str = "smtp"
+    envelope_from: str | None = None
+
+
+def deliver_many(
+    db: Database, settings: Settings, deliveries: Sequence[Delivery], *, ingest: bool = True
+) -> list[IngestResult]:
+    """Store and ingest several deliveries in **one** write transaction (group commit).
+
+    Per message: the raw row, the threading reads, the customer message and the raw row's
+    outcome; one commit for all. Whatever goes wrong while ingesting one message (after its
+    bytes are inserted) is rolled back to a savepoint: its raw row is still committed
+    ``stored`` (the sweep retries it) and the others are unaffected. When the transaction
+    itself fails (a duplicate raced in from another process, the database went away), the
+    exception propagates: nothing of this batch was committed, so the caller must not
+    answer 250 (it retries each message on its own, or answers 451).
+    """
+    results: list[IngestResult] = []
+    with db.write() as session:
+        for delivery in deliveries:
+            results.append(_deliver_in_session(session, settings, delivery, ingest=ingest))
+    return results
+
+
+def _deliver_in_session(
+    session: Session, settings: Settings, delivery: Delivery, *, ingest: bool
+) -> IngestResult:
+    prepared = delivery.prepared
+    raw_id, status = _store_in_session(
+        session, delivery.mailbox_id, delivery.raw, prepared.sha256, prepared.message_id,
+        prepared.dedup_key, delivery.source, delivery.envelope_from)
+    if status is not None and status != "stored":
+        row = session.connection().execute(_RAW_ROW, {"id": raw_id}).one()
+        return _result_of(row)
+    if not ingest:
+        return IngestResult(raw_id, "stored", "stored")
+    callbacks = session.info.get(AFTER_COMMIT_KEY, [])
+    kept = len(callbacks)
+    try:
+        with session.begin_nested():
+            mailbox = session.get(Mailbox, delivery.mailbox_id)
+            assert mailbox is not None  # the listener resolved it a moment ago
+            return _ingest_in_session(session, settings, mailbox, raw_id, delivery.raw,
+                                      prepared)
+    except Exception:
+        # Rolled back to the savepoint: the bytes stay, "stored", for the sweep to retry.
+        del session.info.get(AFTER_COMMIT_KEY, [])[kept:]
+        log.exception("ingest of raw email %s failed; it stays stored for a retry", raw_id)
+        return IngestResult(raw_id, "stored", "stored")
 
 
 def receive_raw(
     db: Database, settings: Settings, mailbox_id: int, raw: bytes, *, source: str = "smtp"
 ) -> IngestResult:
-    """Store, then ingest: what a transport calls when it has one message in hand."""
-    return ingest_raw(db, settings, store_raw(db, mailbox_id, raw, source=source))
+    """Store and ingest one message in one transaction: what a transport calls when it has
+    one message in hand."""
+    prepared = prepare(raw)
+    try:
+        return deliver_many(db, settings, [Delivery(mailbox_id, bytes(raw), prepared, source)])[0]
+    except IntegrityError:
+        # The same message raced in through another connection: that one is stored.
+        existing = _raw_by_key(db, mailbox_id, prepared.dedup_key)
+        if existing is None:
+            raise
+        return ingest_raw(db, settings, existing)
+
+
+# --- step 2: ingest ---------------------------------------------------------------------
 
 
 def ingest_pending(
@@ -251,44 +460,65 @@ def ingest_pending(
 def ingest_raw(db: Database, settings: Settings, raw_id: int) -> IngestResult:
     """Turn a stored raw email into a customer message (or a note, or quarantine).
 
-    Idempotent: a row already ingested or quarantined returns its recorded outcome.
+    Parsing and reading happen before the write transaction; the threading reads, the
+    message and the raw row's outcome are one transaction. Idempotent: a row already
+    ingested or quarantined returns its recorded outcome.
     """
     with db.read() as session:
-        row = session.get(RawEmail, raw_id)
-        if row is None:
-            raise LookupError(f"raw email {raw_id} not found")
-        if row.status != "stored":
-            return _result_of(row)
-        raw, mailbox_id, sha = row.raw, row.mailbox_id, row.sha256
-        mailbox = session.get(Mailbox, mailbox_id)
+        row = session.connection().execute(_RAW_ROW, {"id": raw_id}).first()
+    if row is None:
+        raise LookupError(f"raw email {raw_id} not found")
+    if row.status != "stored":
+        return _result_of(row)
+    raw = bytes(row.raw)
+    prepared = prepare(raw)
+    with db.write() as session:
+        status = session.connection().execute(_RAW_STATUS, {"id": raw_id}).scalar_one()
+        if status != "stored":  # another process finished it meanwhile
+            return _result_of(session.connection().execute(_RAW_ROW, {"id": raw_id}).one())
+        mailbox = session.get(Mailbox, row.mailbox_id)
         assert mailbox is not None  # raw_email.mailbox_id is a cascading foreign key
-        session.expunge(mailbox)
-    try:
-        email = parse_message(raw)
-    except UnparseableEmail as exc:
-        return _quarantine(db, raw_id, exc.reason)
+        return _ingest_in_session(session, settings, mailbox, raw_id, raw, prepared)
+
+
+def _ingest_in_session(
+    session: Session, settings: Settings, mailbox: Mailbox, raw_id: int, raw: bytes,
+    prepared: Prepared,
+) -> IngestResult:
+    email = prepared.email
+    if email is None:
+        return _quarantine_in_session(session, raw_id, prepared.error or "unparseable")
     sender = _sender(email)
     if sender is None:
-        return _quarantine(db, raw_id, "no usable sender address (From, Reply-To, Return-Path)")
+        return _quarantine_in_session(
+            session, raw_id, "no usable sender address (From, Reply-To, Return-Path)")
+    score = spam.score(settings.email_spam_hook, email)
+    threshold = (mailbox.spam_threshold if mailbox.spam_threshold is not None
+                 else settings.email_spam_threshold)
+    if score is not None and score > threshold:
+        return _quarantine_in_session(
+            session, raw_id, f"spam: score {score:g} above the threshold {threshold:g} "
+                             f"(hook {settings.email_spam_hook})", spam_score=score)
 
-    robot = _robot_report(db, raw_id, email)
+    robot = _robot_report(session, raw_id, email)
     if robot is not None:
         return robot
 
-    conversation_id, follows = _thread(db, settings, email, sender)
-    meta = _channel_meta(email, mailbox_id, raw_id, sender)
+    conversation_id, follows = _thread(session, settings, email, sender)
+    meta = _channel_meta(email, mailbox.id, raw_id, sender)
     if follows is not None:
         meta["follows_conversation_id"] = follows
-    external_id = _external_id(db, email.message_id, raw, sha)
-    visible = email.visible_text if email.visible_text.strip() else email.text
+    external_id = _external_id(session, email.message_id, raw, prepared.sha256)
     normalized = normalize_subject(email.subject)
-    received = receive_message(
-        db,
+    customer = CustomerRef(name=_clean(email.from_name)[:200] or None, email=sender)
+    customer.identities()
+    received = receive_in_session(
+        session,
         actor=SYSTEM,
         inbound=Inbound(
             channel="email",
-            customer=CustomerRef(name=_clean(email.from_name)[:200] or None, email=sender),
-            text=_clean(visible)[:MAX_TEXT],
+            customer=customer,
+            text=prepared.text,
             subject=_clean(email.subject)[:500],
             html=_clean(email.html) if email.html else None,
             external_id=external_id,
@@ -297,18 +527,15 @@ def ingest_raw(db: Database, settings: Settings, raw_id: int) -> IngestResult:
             channel_meta=meta,
             conversation_id=conversation_id,
         ),
+        reader=_reader(prepared),
     )
     reason = None
-    with db.write() as session:
-        if received.opened and mailbox.auto_ack:
-            reason = _maybe_acknowledge(session, settings, mailbox, email, sender, received)
-        session.execute(
-            update(RawEmail)
-            .where(RawEmail.id == raw_id, RawEmail.status == "stored")
-            .values(status="ingested", ingested_at=utcnow(), reason=reason,
-                    conversation_id=received.conversation_id,
-                    message_row_id=received.message_id)
-        )
+    if received.opened and mailbox.auto_ack:
+        reason = _maybe_acknowledge(session, settings, mailbox, email, sender, received)
+    session.connection().execute(_MARK_RAW, {
+        "b_id": raw_id, "status": "ingested", "ingested_at": utcnow(), "reason": reason,
+        "conversation_id": received.conversation_id, "message_row_id": received.message_id,
+        "spam_score": score})
     return IngestResult(raw_id, "ingested", "message", received.conversation_id,
                         received.message_id, reason)
 
@@ -322,21 +549,20 @@ def external_id_for(message_id: str | None, raw_sha256: str) -> str:
     return f"raw-sha256:{raw_sha256}"
 
 
-def _external_id(db: Database, message_id: str | None, raw: bytes, sha: str) -> str:
+def _external_id(session: Session, message_id: str | None, raw: bytes, sha: str) -> str:
     """The Message-ID, unless another message with a different body already has it (a
     reused Message-ID): then the Message-ID plus a body hash, so neither is lost."""
     external_id = external_id_for(message_id, sha)
     if not message_id or external_id != message_id:
         return external_id
-    with db.read() as session:
-        meta = session.scalars(select(Message.channel_meta).where(
-            Message.channel == "email", Message.external_id == external_id)).first()
-        if meta is None:
-            return external_id
-        other = session.scalars(select(RawEmail.raw).where(
-            RawEmail.id == (meta or {}).get("raw_email_id", -1))).first()
+    conn = session.connection()
+    meta = conn.execute(_META_BY_EXTERNAL_ID, {"external_id": external_id}).scalar()
+    if meta is None:
+        return external_id
+    other = conn.execute(
+        _RAW_BYTES, {"id": (meta or {}).get("raw_email_id", -1)}).scalar()
     body = body_digest(raw)
-    if other is not None and body_digest(other) == body:
+    if other is not None and body_digest(bytes(other)) == body:
         return external_id  # the same message again (another mailbox, another route)
     return f"{message_id[: MAX_KEY - 17]}#{body[:16]}"
 
@@ -353,67 +579,58 @@ def _sender(email: InboundEmail) -> str | None:
 
 
 def _thread(
-    db: Database, settings: Settings, email: InboundEmail, sender: str
+    session: Session, settings: Settings, email: InboundEmail, sender: str
 ) -> tuple[int | None, int | None]:
     """(conversation to append to, closed conversation the new one follows)."""
     keys = [k for k in thread_keys(email.in_reply_to, email.references) if len(k) <= MAX_KEY]
-    with db.read() as session:
-        conversation = _by_message_ids(session, keys)
-        if conversation is None:
-            conversation = _by_subject_token(session, email.subject, sender)
-        if conversation is None:
-            return None, None
-        while conversation.merged_into_id is not None:
-            merged = session.get(Conversation, conversation.merged_into_id)
-            if merged is None:
-                break
-            conversation = merged
-        if conversation.status == "closed":
-            closed_at = conversation.closed_at or conversation.last_activity_at
-            if utcnow() - closed_at > timedelta(days=settings.email_reopen_days):
-                return None, conversation.id
-        return conversation.id, None
+    conn = session.connection()
+    conversation = _by_message_ids(conn, keys)
+    if conversation is None:
+        conversation = _by_subject_token(conn, email.subject, sender)
+    if conversation is None:
+        return None, None
+    for _ in range(100):  # follow merges; the bound guards against a cycle
+        if conversation.merged_into_id is None:
+            break
+        merged = conn.execute(_CONVERSATION, {"id": conversation.merged_into_id}).first()
+        if merged is None:
+            break
+        conversation = merged
+    if conversation.status == "closed":
+        closed_at = conversation.closed_at or conversation.last_activity_at
+        if utcnow() - closed_at > timedelta(days=settings.email_reopen_days):
+            return None, int(conversation.id)
+    return int(conversation.id), None
 
 
-def _by_message_ids(session: Session, keys: list[str]) -> Conversation | None:
+def _by_message_ids(conn: Any, keys: list[str]) -> Any:
     if not keys:
         return None
+    keys = keys[:100]
     found: dict[str, int] = {}
-    for external_id, conversation_id in session.execute(
-        select(Message.external_id, Message.conversation_id).where(
-            Message.channel == "email", Message.external_id.in_(keys)
-        )
-    ):
+    for external_id, conversation_id in conn.execute(_RECEIVED_BY_IDS, {"keys": keys}):
         found.setdefault(str(external_id), conversation_id)
-    for smtp_id, conversation_id in session.execute(
-        select(EmailDelivery.smtp_message_id, EmailDelivery.conversation_id).where(
-            EmailDelivery.smtp_message_id.in_(keys)
-        )
-    ):
+    for smtp_id, conversation_id in conn.execute(_SENT_BY_IDS, {"keys": keys}):
         found.setdefault(smtp_id, conversation_id)
     for key in keys:  # most specific first: In-Reply-To, then newest reference
         if key in found:
-            return session.get(Conversation, found[key])
+            return conn.execute(_CONVERSATION, {"id": found[key]}).first()
     return None
 
 
-def _by_subject_token(session: Session, subject: str, sender: str) -> Conversation | None:
+def _by_subject_token(conn: Any, subject: str, sender: str) -> Any:
     number = subject_token(subject)
     if number is None:
         return None
-    conversation = session.get(Conversation, number)
+    conversation = conn.execute(_CONVERSATION, {"id": number}).first()
     if conversation is None or conversation.channel != "email":
         return None
-    owner = session.scalars(
-        select(CustomerIdentity.customer_id).where(
-            CustomerIdentity.kind == "email", CustomerIdentity.value == sender
-        )
-    ).first()
+    owner = conn.execute(_OWNER, {"value": sender}).scalar()
     # Anyone can type "[#12]": only the conversation's own customer is threaded by it.
     return conversation if owner == conversation.customer_id else None
 
 
-def _robot_report(db: Database, raw_id: int, email: InboundEmail) -> IngestResult | None:
+def _robot_report(session: Session, raw_id: int, email: InboundEmail) -> IngestResult | None:
     """A bounce or auto-reply about a message we sent: mark it, tell the agent."""
     bounce = bounce_info(email)
     auto = email.is_auto_submitted or any(
@@ -424,10 +641,8 @@ def _robot_report(db: Database, raw_id: int, email: InboundEmail) -> IngestResul
     keys = thread_keys(email.in_reply_to, email.references)
     if bounce is not None and bounce.original_message_id:
         keys.insert(0, bounce.original_message_id)
-    with db.read() as session:
-        delivery = session.scalars(
-            select(EmailDelivery).where(EmailDelivery.smtp_message_id.in_(keys[:50]))
-        ).first()
+    conn = session.connection()
+    delivery = conn.execute(_DELIVERY_BY_IDS, {"keys": keys[:50]}).first()
     if delivery is None:
         return None  # not about our mail: an ordinary message (the agent will see it)
     if bounce is not None:
@@ -438,20 +653,21 @@ def _robot_report(db: Database, raw_id: int, email: InboundEmail) -> IngestResul
         note = (f"Automatic reply from {delivery.recipient} to our "
                 f"{'acknowledgement' if delivery.kind == 'ack' else 'reply'}"
                 f" (subject: {_clean(email.subject)[:200]}):\n\n{text}")
-    with db.write() as session:
-        values: dict[str, Any] = {"updated_at": utcnow(), "last_error": note[:2000]}
-        if status:
-            values["status"] = status
-        session.execute(update(EmailDelivery).where(EmailDelivery.id == delivery.id)
-                        .values(**values))
-    note_id = add_note(db, actor=SYSTEM, conversation_id=delivery.conversation_id, text=note)
+    values: dict[str, Any] = {"b_id": delivery.id, "updated_at": utcnow(),
+                              "last_error": note[:2000]}
+    if status:
+        values["status"] = status
+    conn.execute(_UPDATE_DELIVERY, values)
+    note_id = add_note_in_session(session, actor=SYSTEM,
+                                  conversation_id=delivery.conversation_id, text=note)
     outcome = "bounce" if bounce is not None else "auto_reply"
-    _mark(db, raw_id, status="ingested", ingested_at=utcnow(), reason=outcome,
-          conversation_id=delivery.conversation_id, message_row_id=note_id)
+    conn.execute(_MARK_RAW, {"b_id": raw_id, "status": "ingested", "ingested_at": utcnow(),
+                             "reason": outcome, "conversation_id": delivery.conversation_id,
+                             "message_row_id": note_id})
     return IngestResult(raw_id, "ingested", outcome, delivery.conversation_id, note_id, outcome)
 
 
-def _bounce_note(bounce: Bounce, delivery: EmailDelivery) -> tuple[str | None, str]:
+def _bounce_note(bounce: Bounce, delivery: Any) -> tuple[str | None, str]:
     what = "acknowledgement" if delivery.kind == "ack" else "reply"
     recipient = bounce.recipient or delivery.recipient
     detail = f" ({bounce.status} {bounce.diagnostic})".rstrip() if bounce.status else ""
@@ -548,7 +764,16 @@ def _clean(text: str) -> str:
 
 
 def _quarantine(db: Database, raw_id: int, reason: str) -> IngestResult:
-    _mark(db, raw_id, status="quarantined", reason=_clean(reason)[:2000], ingested_at=utcnow())
+    with db.write() as session:
+        return _quarantine_in_session(session, raw_id, reason)
+
+
+def _quarantine_in_session(
+    session: Session, raw_id: int, reason: str, *, spam_score: float | None = None
+) -> IngestResult:
+    session.connection().execute(_MARK_RAW, {
+        "b_id": raw_id, "status": "quarantined", "reason": _clean(reason)[:2000],
+        "ingested_at": utcnow(), "spam_score": spam_score})
     return IngestResult(raw_id, "quarantined", "quarantined", reason=reason)
 
 
@@ -560,7 +785,7 @@ def _mark(db: Database, raw_id: int, **values: Any) -> None:
         )
 
 
-def _result_of(row: RawEmail) -> IngestResult:
+def _result_of(row: Any) -> IngestResult:
     outcome = "quarantined" if row.status == "quarantined" else (
         row.reason if row.reason in ("bounce", "auto_reply") else "message"
     )

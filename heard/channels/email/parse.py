@@ -81,11 +81,31 @@ _CHARSET_ALIASES = {
     "ansi_x3.4-1968": "ascii",
 }
 
-# Regenerating an enclosed message without refolding its headers: faster, and closer to
-# the bytes the sender wrote.
-_NO_REFOLD = email.policy.compat32.clone(max_line_length=0)
+
+
+class _Verbatim(email.policy.Compat32):
+    """Write header values exactly as parsed (compat32 keeps the sender's folding).
+
+    Regenerating an enclosed message/rfc822 part is then a concatenation instead of
+    re-encoding every header through ``email.header.Header`` (which was most of the cost),
+    and the bytes stay closer to what the sender wrote.
+    """
+
+    def _fold(self, name: str, value: object, sanitize: bool) -> str:
+        if isinstance(value, str):
+            return f"{name}: {value}{self.linesep}"
+        folded: str = super()._fold(name, value, sanitize)  # type: ignore[misc]
+        return folded
+
+
+_NO_REFOLD = _Verbatim(max_line_length=0)
 _MSGID_RE = re.compile(r"<([^<>\s]+)>")
 _FOLD_RE = re.compile(r"\r?\n[ \t]*")
+# One plain address, bare or with an unquoted display name: parsed without getaddresses.
+_ATOMS = r'[^<>\s",;:@()\[\]\\]+'
+_SIMPLE_ADDRESS = re.compile(
+    rf'\s*(?:([^<>",;:@()\[\]\\]*?)\s*<({_ATOMS}@{_ATOMS})>|({_ATOMS}@{_ATOMS}))\s*\Z'
+)
 
 
 class UnparseableEmail(ValueError):
@@ -157,6 +177,9 @@ class InboundEmail:
     report_type: str | None = None  # multipart/report; report-type=...
     delivery_status: list[DeliveryStatus] = field(default_factory=list)
     original_message_id: str | None = None  # the message a report or bounce is about
+    # X-Spam-Score / X-Spam-Status / X-Spam-Flag as an upstream filter wrote them
+    # (lower-cased names), for the spam hook (heard.channels.email.spam).
+    spam_headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_auto_submitted(self) -> bool:
@@ -184,6 +207,9 @@ _AUTO_REPLY_HEADERS = (
     "X-Failed-Recipients",
     "Feedback-ID",
 )
+
+
+_SPAM_HEADERS = ("X-Spam-Score", "X-Spam-Status", "X-Spam-Flag")
 
 
 def parse_message(raw: bytes) -> InboundEmail:
@@ -270,6 +296,9 @@ def _parse(msg: email.message.Message, *, depth: int) -> InboundEmail:
         report_type=report_type,
         delivery_status=collector.delivery_status,
         original_message_id=collector.original_message_id,
+        spam_headers={
+            name.lower(): _header(msg, name, defects) for name in _SPAM_HEADERS if name in msg
+        },
     )
     for defect in msg.defects:
         defects.insert(0, type(defect).__name__)
@@ -607,8 +636,15 @@ def _address_pairs(
         if any("\udc80" <= ch <= "\udcff" for ch in text):
             text = decode_bytes(text.encode("ascii", "surrogateescape"), "utf-8", [])
         raw_values.append(_FOLD_RE.sub(" ", text))
+    simple = [_SIMPLE_ADDRESS.match(v) for v in raw_values]
     try:
-        parsed = getaddresses(raw_values)
+        if all(simple):  # the common "Name <a@b>" / "a@b": no need for the full grammar
+            parsed = [
+                (" ".join((m.group(1) or "").split()), m.group(2) or m.group(3))
+                for m in simple if m is not None
+            ]
+        else:
+            parsed = getaddresses(raw_values)
     except Exception:
         defects.append(f"InvalidAddressHeader: {name}")
         return []

@@ -25,6 +25,7 @@ import html
 import re
 import smtplib
 import ssl
+from collections.abc import Sequence
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import formataddr, formatdate
@@ -41,6 +42,7 @@ from heard.channels.email.threading import (
     make_message_id,
 )
 from heard.db import (
+    Attachment,
     Conversation,
     CustomerIdentity,
     Database,
@@ -52,7 +54,9 @@ from heard.db import (
 from heard.settings import Settings
 from heard.worker import Job, PermanentError
 
-__all__ = ["NotSent", "Uncertain", "build_email", "deliver", "give_up", "transmit"]
+__all__ = [
+    "NotSent", "Uncertain", "build_email", "deliver", "give_up", "tls_context", "transmit",
+]
 
 TIMEOUT = 30.0
 FINAL = frozenset({"sent", "bounced", "auto_replied", "uncertain", "failed"})
@@ -97,7 +101,7 @@ def deliver(job: Job) -> None:
         return
     try:
         mailbox, password, message, recipient = _compose(db, settings, delivery_id, job.payload)
-        transmit(mailbox, password, message, recipient)
+        transmit(mailbox, password, message, recipient, context=tls_context(settings))
     except Uncertain as exc:
         _set(db, delivery_id, "uncertain", str(exc))
         with db.read() as session:
@@ -189,6 +193,7 @@ def _compose(
         delivery.recipient = recipient
         delivery.mailbox_id = mailbox.id
         references = _references(session, conversation.id, delivery.smtp_message_id)
+        files: list[tuple[str, str, bytes]] = []
         if delivery.kind == "ack":
             subject = str(payload.get("subject") or conversation.subject)
             text = str(payload.get("text") or "")
@@ -201,11 +206,18 @@ def _compose(
             subject = _reply_subject(conversation.subject)
             text, body_html = message.text, message.html
             in_reply_to = (inbound.external_id if inbound is not None else None)
+            files = [
+                (a.filename, a.content_type, a.content)
+                for a in session.scalars(
+                    select(Attachment).where(Attachment.message_id == message.id)
+                    .order_by(Attachment.id))
+            ]
         session.expunge(mailbox)
         email = build_email(
             mailbox=mailbox, recipient=recipient, message_id=delivery.smtp_message_id,
             subject=add_subject_token(subject, conversation.id), text=text, html=body_html,
             in_reply_to=in_reply_to, references=references, automatic=delivery.kind == "ack",
+            attachments=files,
         )
     return mailbox, smtp_password(mailbox, settings.secret_key), email, recipient
 
@@ -268,8 +280,10 @@ def _reply_subject(subject: str) -> str:
 def build_email(
     *, mailbox: Mailbox, recipient: str, message_id: str, subject: str, text: str,
     html: str | None, in_reply_to: str | None, references: list[str], automatic: bool,
+    attachments: Sequence[tuple[str, str, bytes]] = (),
 ) -> EmailMessage:
-    """The outgoing message: text + HTML alternatives, threading headers, signature."""
+    """The outgoing message: text + HTML alternatives, threading headers, signature, and
+    ``attachments`` as ``(filename, content type, bytes)`` (multipart/mixed)."""
     msg = EmailMessage(policy=SMTP_POLICY)
     msg["From"] = formataddr((mailbox.name or "", mailbox.address))
     msg["To"] = recipient
@@ -295,6 +309,12 @@ def build_email(
     if signature:
         rendered += f'<div class="signature">-- <br>{_text_to_html(signature)}</div>'
     msg.add_alternative(rendered, subtype="html")
+    for filename, content_type, content in attachments:
+        maintype, _, subtype = content_type.partition("/")
+        if not maintype or not subtype or maintype in ("multipart", "message"):
+            maintype, subtype = "application", "octet-stream"
+        # RFC 2231 filename encoding for non-ASCII names comes with the SMTP policy.
+        msg.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
     return msg
 
 
@@ -303,12 +323,21 @@ def _text_to_html(text: str) -> str:
     return "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in paragraphs)
 
 
+def tls_context(settings: Settings) -> ssl.SSLContext:
+    """Certificates are always verified (host name too); ``HEARD_SMTP_CA_FILE`` adds a
+    private CA (an internal relay) to the system's trusted ones."""
+    context = ssl.create_default_context()
+    if settings.email_smtp_ca_file:
+        context.load_verify_locations(cafile=settings.email_smtp_ca_file)
+    return context
+
+
 def transmit(mailbox: Mailbox, password: str | None, message: EmailMessage,
-             recipient: str) -> None:
+             recipient: str, *, context: ssl.SSLContext | None = None) -> None:
     """One SMTP transaction; raises :class:`NotSent` or :class:`Uncertain`."""
     if not mailbox.smtp_host:
         raise NotSent(f"mailbox {mailbox.address} has no SMTP server", permanent=True)
-    context = ssl.create_default_context()
+    context = context or ssl.create_default_context()
     data = message.as_bytes()
     try:
         if mailbox.smtp_security == "ssl":
