@@ -4,7 +4,7 @@ admin role, tags the lead role), so a refused change shows the action's 403."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from heard.access import Actor, require_role
 from heard.actions import agents as agent_actions
 from heard.actions import tags as tag_actions
-from heard.db import Agent, ConversationTag, Tag, Team, TeamMember
+from heard.db import Agent, ConversationTag, Database, Tag, Team, TeamMember
 from heard.web.i18n import gettext
 from heard.web.ui import CsrfDep, DbDep, redirect, render, ui_actor
 
@@ -72,13 +72,10 @@ def create_agent(
 
 @router.get("/admin/teams", response_class=HTMLResponse)
 def teams_page(request: Request, actor: LeadDep, db: DbDep) -> Response:
-    with db.read() as session:
-        rows = list(session.execute(
-            select(Team.id, Team.name, func.count(TeamMember.agent_id))
-            .outerjoin(TeamMember, TeamMember.team_id == Team.id)
-            .group_by(Team.id, Team.name).order_by(Team.name)))
-    return render(request, "admin_teams.html", actor.ui_language, actor=actor, rows=rows,
-                  section="teams")
+    count = func.count(TeamMember.agent_id)
+    stmt = select(Team.id, Team.name, count).outerjoin(TeamMember, TeamMember.team_id == Team.id)
+    return _counted(request, actor, db, "teams", stmt.group_by(Team.id, Team.name)
+                    .order_by(Team.name))
 
 
 @router.post("/admin/teams")
@@ -96,13 +93,19 @@ def create_team(
 
 @router.get("/admin/tags", response_class=HTMLResponse)
 def tags_page(request: Request, actor: LeadDep, db: DbDep) -> Response:
+    count = func.count(ConversationTag.conversation_id)
+    stmt = select(Tag.id, Tag.name, count).outerjoin(ConversationTag,
+                                                     ConversationTag.tag_id == Tag.id)
+    return _counted(request, actor, db, "tags", stmt.group_by(Tag.id, Tag.name)
+                    .order_by(Tag.name))
+
+
+def _counted(request: Request, actor: Actor, db: Database, section: str, stmt: Any) -> Response:
+    """A list page of (id, name, how many) rows: teams with members, tags with uses."""
     with db.read() as session:
-        rows = list(session.execute(
-            select(Tag.id, Tag.name, func.count(ConversationTag.conversation_id))
-            .outerjoin(ConversationTag, ConversationTag.tag_id == Tag.id)
-            .group_by(Tag.id, Tag.name).order_by(Tag.name)))
-    return render(request, "admin_tags.html", actor.ui_language, actor=actor, rows=rows,
-                  section="tags")
+        rows = list(session.execute(stmt))
+    return render(request, f"admin_{section}.html", actor.ui_language, actor=actor, rows=rows,
+                  section=section)
 
 
 @router.post("/admin/tags")

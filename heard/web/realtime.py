@@ -38,7 +38,8 @@ from heard.web.deps import api_actor, get_db
 log = logging.getLogger(__name__)
 CHANNEL = "heard:events"
 PRESENCE_TTL = 30.0  # seconds; the page pings every 10 s while open
-STREAM_SECONDS = 300.0  # a stream ends after this; EventSource reconnects by itself
+STREAM_SECONDS = 55.0  # a stream ends after this (EventSource reconnects in 2 s): proxies
+# commonly cut idle streams at 60 s, and a server shutting down waits for open streams
 Listener = tuple[asyncio.AbstractEventLoop, "asyncio.Queue[Event]"]
 
 
