@@ -258,23 +258,33 @@ def _parse(msg: email.message.Message, *, depth: int) -> InboundEmail:
     if not text.strip() and collector.tnef_text:
         text = collector.tnef_text
 
+    # The header names once: most lookups are for headers a message does not have, and
+    # each Message.get / "in" scans every field.
+    present = {name.lower() for name in msg}
+
+    def header(name: str) -> str:
+        return _header(msg, name, defects) if name.lower() in present else ""
+
+    def addresses(name: str) -> list[str]:
+        return _addresses(msg, name, defects) if name.lower() in present else []
+
     from_name, from_address = _first_address(msg, "From", defects)
-    content_type = msg.get_content_type()
+    content_type = _content_type(msg)
     report_type = None
     if content_type == "multipart/report":
         report_type = (msg.get_param("report-type") or "").__str__().lower() or None
 
     result = InboundEmail(
-        message_id=_msgid(_header(msg, "Message-ID", defects)),
-        in_reply_to=_msgid(_header(msg, "In-Reply-To", defects)),
-        references=_msgids(_header(msg, "References", defects)),
-        subject=_header(msg, "Subject", defects),
+        message_id=_msgid(header("Message-ID")),
+        in_reply_to=_msgid(header("In-Reply-To")),
+        references=_msgids(header("References")),
+        subject=header("Subject"),
         from_address=from_address,
         from_name=from_name,
-        to=_addresses(msg, "To", defects),
-        cc=_addresses(msg, "Cc", defects),
-        reply_to=_addresses(msg, "Reply-To", defects),
-        date=_date(msg, defects),
+        to=addresses("To"),
+        cc=addresses("Cc"),
+        reply_to=addresses("Reply-To"),
+        date=_date(msg, defects) if "date" in present else None,
         text=text,
         html=html,
         visible_text=(visible_text("", html=html_raw) if from_html else visible_text(text))
@@ -284,20 +294,20 @@ def _parse(msg: email.message.Message, *, depth: int) -> InboundEmail:
         defects=defects,
         bodies=collector.bodies,
         forwarded=collector.forwarded,
-        auto_submitted=_header(msg, "Auto-Submitted", defects) or None,
-        precedence=_header(msg, "Precedence", defects).strip().lower() or None,
-        list_id=_header(msg, "List-Id", defects) or None,
-        list_unsubscribe=_header(msg, "List-Unsubscribe", defects) or None,
-        return_path=_return_path(msg),
+        auto_submitted=header("Auto-Submitted") or None,
+        precedence=header("Precedence").strip().lower() or None,
+        list_id=header("List-Id") or None,
+        list_unsubscribe=header("List-Unsubscribe") or None,
+        return_path=_return_path(msg) if "return-path" in present else None,
         auto_reply_headers={
-            name: _header(msg, name, defects) for name in _AUTO_REPLY_HEADERS if name in msg
+            name: header(name) for name in _AUTO_REPLY_HEADERS if name.lower() in present
         },
         content_type=content_type,
         report_type=report_type,
         delivery_status=collector.delivery_status,
         original_message_id=collector.original_message_id,
         spam_headers={
-            name.lower(): _header(msg, name, defects) for name in _SPAM_HEADERS if name in msg
+            name.lower(): header(name) for name in _SPAM_HEADERS if name.lower() in present
         },
     )
     for defect in msg.defects:
@@ -321,8 +331,8 @@ class _Collector:
         self.tnef_text = ""
 
     def walk(self, part: email.message.Message, *, in_alternative: bool) -> None:
-        ctype = part.get_content_type()
-        maintype = part.get_content_maintype()
+        ctype = _content_type(part)
+        maintype = ctype.partition("/")[0]
         if ctype == "message/rfc822" or (
             maintype == "message"
             and isinstance(part.get_payload(), list)
@@ -366,10 +376,7 @@ class _Collector:
             elif child.is_multipart():
                 # e.g. multipart/related holding the HTML and its images
                 self.walk(child, in_alternative=True)
-            elif child.get_content_maintype() == "text" and child.get_content_subtype() in (
-                "plain",
-                "html",
-            ):
+            elif _content_type(child) in ("text/plain", "text/html"):
                 # a second rendering of the same text: keep it reachable but not shown twice
                 self._leaf(child, as_body=False, reachable_only=True)
             else:
@@ -378,7 +385,7 @@ class _Collector:
     def _leaf(
         self, part: email.message.Message, *, as_body: bool, reachable_only: bool = False
     ) -> None:
-        ctype = part.get_content_type()
+        ctype = _content_type(part)
         filename = _filename(part, self.defects)
         disposition = (part.get_content_disposition() or "").lower()
         is_tnef = ctype in ("application/ms-tnef", "application/vnd.ms-tnef") or (
@@ -550,9 +557,18 @@ def decode_bytes(data: bytes, charset: str, defects: list[str]) -> str:
         return data.decode("windows-1252", errors="replace")
 
 
+def _content_type(part: email.message.Message) -> str:
+    """``get_content_type()``, computed once per part (it re-reads the header each call)."""
+    cache = vars(part)
+    found = cache.get("_heard_content_type")
+    if found is None:
+        found = cache["_heard_content_type"] = part.get_content_type()
+    return str(found)
+
+
 def _is_body(part: email.message.Message, ctype: str) -> bool:
     return (
-        part.get_content_type() == ctype
+        _content_type(part) == ctype
         and (part.get_content_disposition() or "") != "attachment"
         and not part.get_filename()
     )
