@@ -203,13 +203,18 @@ def _after(keys: list[Any], values: list[Any], ascending: bool) -> ColumnElement
     return or_(*clauses)
 
 
+# Built once: aliasing a mapped class copies every column (about 3 ms per inbox call when
+# the alias was made inside ``inbox``, a third of the call; docs/benchmarks.md, "inbox").
+_ASSIGNEE = aliased(Agent, name="assignee")
+
+
 def inbox(session: Session, actor: Actor, f: InboxFilter) -> InboxPage:
     if f.sort not in SORTS:
         raise ValueError(f"unknown sort {f.sort!r}; expected one of {', '.join(SORTS)}")
     limit = max(1, min(f.limit, MAX_PAGE))
     dialect = session.get_bind().dialect.name
     keys = _sort_keys(f.sort, dialect)
-    assignee = aliased(Agent)
+    assignee = _ASSIGNEE
     stmt = (
         select(Conversation, Customer.name, assignee.name, Team.name, *keys)
         .join(Customer, Customer.id == Conversation.customer_id)
