@@ -6,6 +6,7 @@ import argparse
 import getpass
 import importlib
 import sys
+import threading
 import time
 from collections.abc import Sequence
 
@@ -65,6 +66,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         print(f"demo data {note}; log in at http://{args.host}:{args.port}/login as "
               f"{result.login_email} / {result.login_password}", flush=True)
     app = create_app(settings, db)
+    # Load the empathy model and compile the coach's phrasebooks off the request path, so
+    # the first message read and the first draft reviewed don't pay ~1.5 s for it.
+    threading.Thread(target=_warm_up_engines, name="heard-warm-up", daemon=True).start()
     listener = None
     if args.smtp_port:
         from heard.channels.email.smtp_server import SMTPListener
@@ -100,6 +104,14 @@ def cmd_fetch(settings: Settings, args: argparse.Namespace) -> int:
     from heard.channels.email.fetch import run_fetchers
 
     return run_fetchers(settings, once=args.once, poll_seconds=args.poll)
+
+
+def _warm_up_engines() -> None:
+    from heard.empathy import analyze
+    from heard.empathy.coach import warm_up
+
+    analyze("Warming up the engine for the first customer message.")
+    warm_up()
 
 
 def cmd_create_agent(settings: Settings, args: argparse.Namespace) -> int:
