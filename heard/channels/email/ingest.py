@@ -358,27 +358,38 @@ class Delivery:
 
 
 def deliver_many(
-    db: Database, settings: Settings, deliveries: Sequence[Delivery], *, ingest: bool = True
+    db: Database, settings: Settings, deliveries: Sequence[Delivery], *, ingest: bool = True,
+    isolate: bool = False,
 ) -> list[IngestResult]:
     """Store and ingest several deliveries in **one** write transaction (group commit).
 
     Per message: the raw row, the threading reads, the customer message and the raw row's
-    outcome; one commit for all. Whatever goes wrong while ingesting one message (after its
-    bytes are inserted) is rolled back to a savepoint: its raw row is still committed
-    ``stored`` (the sweep retries it) and the others are unaffected. When the transaction
-    itself fails (a duplicate raced in from another process, the database went away), the
-    exception propagates: nothing of this batch was committed, so the caller must not
-    answer 250 (it retries each message on its own, or answers 451).
+    outcome; one commit for all. If anything raises, the whole transaction rolls back and
+    the exception propagates: nothing of this batch was committed, so the caller must not
+    answer 250 (the listener then retries each message alone, with ``isolate``).
+    ``isolate=True`` puts each message's ingest in a savepoint: a failure there rolls back
+    to it and the raw row is still committed ``stored`` (the sweep retries it, then
+    quarantines it with the error). Savepoints cost about a millisecond each in SQLAlchemy,
+    so the common path goes without.
     """
     results: list[IngestResult] = []
     with db.write() as session:
+        mailboxes: dict[int, Mailbox] = {}
         for delivery in deliveries:
-            results.append(_deliver_in_session(session, settings, delivery, ingest=ingest))
+            mailbox = mailboxes.get(delivery.mailbox_id)
+            if mailbox is None:
+                mailbox = session.get(Mailbox, delivery.mailbox_id)
+                if mailbox is None:
+                    raise LookupError(f"mailbox {delivery.mailbox_id} not found")
+                mailboxes[delivery.mailbox_id] = mailbox
+            results.append(_deliver_in_session(session, settings, mailbox, delivery,
+                                               ingest=ingest, isolate=isolate))
     return results
 
 
 def _deliver_in_session(
-    session: Session, settings: Settings, delivery: Delivery, *, ingest: bool
+    session: Session, settings: Settings, mailbox: Mailbox, delivery: Delivery, *,
+    ingest: bool, isolate: bool,
 ) -> IngestResult:
     prepared = delivery.prepared
     raw_id, status = _store_in_session(
@@ -389,12 +400,12 @@ def _deliver_in_session(
         return _result_of(row)
     if not ingest:
         return IngestResult(raw_id, "stored", "stored")
+    if not isolate:
+        return _ingest_in_session(session, settings, mailbox, raw_id, delivery.raw, prepared)
     callbacks = session.info.get(AFTER_COMMIT_KEY, [])
     kept = len(callbacks)
     try:
         with session.begin_nested():
-            mailbox = session.get(Mailbox, delivery.mailbox_id)
-            assert mailbox is not None  # the listener resolved it a moment ago
             return _ingest_in_session(session, settings, mailbox, raw_id, delivery.raw,
                                       prepared)
     except Exception:
@@ -411,7 +422,8 @@ def receive_raw(
     one message in hand."""
     prepared = prepare(raw)
     try:
-        return deliver_many(db, settings, [Delivery(mailbox_id, bytes(raw), prepared, source)])[0]
+        return deliver_many(db, settings, [Delivery(mailbox_id, bytes(raw), prepared, source)],
+                            isolate=True)[0]
     except IntegrityError:
         # The same message raced in through another connection: that one is stored.
         existing = _raw_by_key(db, mailbox_id, prepared.dedup_key)

@@ -10,12 +10,12 @@ empathy engine, the raw row marked ``ingested``):
    CPU-heavy part, on the other core, with no database access.
 2. One writer thread takes every delivery waiting (group commit: several SMTP sessions'
    messages in one transaction) and runs :func:`heard.channels.email.ingest.deliver_many`.
-   A message whose ingest fails is rolled back to a savepoint and its raw row is still
-   committed ``stored``; the sweep (:func:`ingest_pending`, here and in ``heard worker``)
-   retries it, then quarantines it with the error.
 3. After the commit, the SMTP sessions get their 250. If the transaction fails, nothing was
-   committed: each message is tried again alone, and a message that still cannot be stored
-   gets 451 (the sender retries later), never 250.
+   committed: each message is tried again alone, its ingest in a savepoint — a message
+   whose ingest fails there still gets its raw row committed ``stored`` (and a 250); the
+   sweep (:func:`ingest_pending`, here and in ``heard worker``) retries it, then
+   quarantines it with the error. A message that cannot even be stored gets 451 (the
+   sender retries later), never 250.
 
 A crash before the commit leaves the sender without a 250, so it retries, and the retry
 stores nothing new (same Message-ID and body). Unknown recipients get 550 at RCPT time, so
@@ -246,7 +246,7 @@ class HeardSMTPHandler:
             for pending in ready:
                 try:
                     results = deliver_many(self.db, self.settings, _deliveries([pending]),
-                                           ingest=self.ingest)
+                                           ingest=self.ingest, isolate=True)
                 except Exception as exc:
                     if not self._retry_alone(pending):
                         log.exception("storing a message failed; answering 451")
