@@ -414,3 +414,52 @@ def inbox_choices(session: Session) -> InboxChoices:
         else:
             out.agents.append((id_, name))
     return out
+
+
+@dataclass
+class CustomerRow:
+    id: int
+    name: str
+    language: str | None
+    identities: list[tuple[str, str]]
+
+
+def customers(
+    session: Session, q: str | None, *, limit: int = 25, before_id: int | None = None
+) -> tuple[list[CustomerRow], int | None]:
+    """Customers, newest first, matching ``q`` on name or any identity; keyset paginated.
+
+    Returns the rows and the ``before_id`` for the next page (None on the last page).
+    Merged-away customers are left out: their identities live on the surviving customer.
+    """
+    limit = max(1, min(limit, MAX_PAGE))
+    stmt = select(Customer.id, Customer.name, Customer.language).where(
+        Customer.merged_into_id.is_(None)
+    )
+    if q and q.strip():
+        term = q.strip().lower()
+        pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(
+            or_(
+                func.lower(Customer.name).like(pattern, escape="\\"),
+                Customer.id.in_(
+                    select(CustomerIdentity.customer_id).where(
+                        CustomerIdentity.value.like(pattern, escape="\\")
+                    )
+                ),
+            )
+        )
+    if before_id is not None:
+        stmt = stmt.where(Customer.id < before_id)
+    found = session.execute(stmt.order_by(Customer.id.desc()).limit(limit + 1)).all()
+    page = found[:limit]
+    idents: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    if page:
+        for cid, kind, value in session.execute(
+            select(CustomerIdentity.customer_id, CustomerIdentity.kind, CustomerIdentity.value)
+            .where(CustomerIdentity.customer_id.in_([r.id for r in page]))
+            .order_by(CustomerIdentity.kind, CustomerIdentity.value)
+        ):
+            idents[cid].append((kind, value))
+    rows = [CustomerRow(r.id, r.name, r.language, idents.get(r.id, [])) for r in page]
+    return rows, (page[-1].id if len(found) > limit else None)

@@ -248,6 +248,29 @@ def create_customer(body: s.CustomerCreateIn, actor: ActorDep, db: DbDep) -> s.C
     return _customer_out(db, actor, cid)
 
 
+@router.get("/customers", response_model=s.CustomerPage, tags=["customers"])
+def list_customers(
+    actor: ActorDep,
+    db: DbDep,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    before_id: Annotated[int | None, Query(ge=1, le=s.MAX_ID)] = None,
+) -> s.CustomerPage:
+    """Customers, newest first; `q` matches the name or any email, phone or handle."""
+    with db.read() as session:
+        rows, next_before = queries.customers(session, q, limit=limit, before_id=before_id)
+    return s.CustomerPage(
+        items=[
+            s.CustomerOut(
+                id=r.id, name=r.name, language=r.language, merged_into_id=None,
+                identities=[s.IdentityOut(kind=k, value=v) for k, v in r.identities],
+            )
+            for r in rows
+        ],
+        next_before_id=next_before,
+    )
+
+
 @router.get("/customers/{customer_id}", response_model=s.CustomerOut, tags=["customers"])
 def get_customer(customer_id: IdPath, actor: ActorDep, db: DbDep) -> s.CustomerOut:
     return _customer_out(db, actor, customer_id)

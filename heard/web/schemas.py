@@ -175,6 +175,11 @@ class CustomerOut(BaseModel):
     merged_into_id: int | None
 
 
+class CustomerPage(BaseModel):
+    items: list[CustomerOut]
+    next_before_id: int | None
+
+
 class AgentIn(Strict):
     email: str = Field(max_length=320)
     name: str = Field(min_length=1, max_length=200)

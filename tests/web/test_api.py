@@ -207,3 +207,17 @@ def test_agents_teams_tags(api_as: Any, personas: Personas) -> None:
     assert bob.delete(f"/api/v1/tags/{tag['id']}").status_code == 403
     assert alice.delete(f"/api/v1/tags/{tag['id']}").status_code == 204
     assert alice.get("/api/v1/tags").json() == []
+
+
+def test_customer_list_search_and_pages(api_as: Any) -> None:
+    lena = api_as("lena")
+    for name, email in (("Ana Gómez", "ana@example.es"), ("Bruno Lima", "bruno@example.br"),
+                        ("Chloé Martin", "chloe@example.fr")):
+        assert lena.post("/api/v1/customers", json={"name": name, "email": email}).status_code == 201
+    first = lena.get("/api/v1/customers", params={"limit": 2}).json()
+    assert [c["name"] for c in first["items"]] == ["Chloé Martin", "Bruno Lima"]
+    rest = lena.get("/api/v1/customers", params={"limit": 2, "before_id": first["next_before_id"]}).json()
+    assert [c["name"] for c in rest["items"]] == ["Ana Gómez"] and rest["next_before_id"] is None
+    assert [c["name"] for c in lena.get("/api/v1/customers", params={"q": "BRUNO@"}).json()["items"]] == ["Bruno Lima"]
+    assert [c["name"] for c in lena.get("/api/v1/customers", params={"q": "martin"}).json()["items"]] == ["Chloé Martin"]
+    assert lena.get("/api/v1/customers", params={"q": "100%_"}).json()["items"] == []
