@@ -268,7 +268,7 @@ def inbox(session: Session, actor: Actor, f: InboxFilter) -> InboxPage:
             )
         )
     if f.q:
-        matches = matching_conversations(session.get_bind().dialect.name, f.q)
+        matches = matching_conversations(session, f.q)
         if matches is not None:
             stmt = stmt.where(Conversation.id.in_(matches))
     ascending = f.sort in ("oldest", "waiting")

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Select, literal_column, select, text, union
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
 from heard.db.conversation import Conversation
 from heard.db.message import Message
@@ -122,7 +123,16 @@ def query_terms(q: str) -> list[str]:
     return _WORD.findall(q)[:MAX_TERMS]
 
 
-def matching_conversations(dialect: str, q: str) -> Select[tuple[int]] | None:
+_CONTENT_TERMS = """
+    SELECT term FROM unnest(CAST(:terms AS text[])) WITH ORDINALITY AS t(term, n)
+    WHERE numnode(plainto_tsquery('english', unaccent(term))) > 0
+      AND numnode(plainto_tsquery('french', unaccent(term))) > 0
+      AND numnode(plainto_tsquery('spanish', unaccent(term))) > 0
+    ORDER BY n
+"""
+
+
+def matching_conversations(session: Session, q: str) -> Select[tuple[int]] | None:
     """A SELECT of conversation ids whose subject or any message matches every word of ``q``.
 
     Returns None when ``q`` has no words (the caller then applies no text filter).
@@ -130,7 +140,7 @@ def matching_conversations(dialect: str, q: str) -> Select[tuple[int]] | None:
     terms = query_terms(q)
     if not terms:
         return None
-    if dialect == "sqlite":
+    if session.get_bind().dialect.name == "sqlite":
         match = " ".join('"' + t.replace('"', "") + '"' for t in terms)
         by_message = select(Message.conversation_id).where(
             Message.id.in_(
@@ -145,6 +155,10 @@ def matching_conversations(dialect: str, q: str) -> Select[tuple[int]] | None:
             .where(text("search_conversation_fts MATCH :fts_q"))
         )
         return select(union(by_message, by_subject).subquery().c[0]).params(fts_q=match)
+    # Stop words ("my", "has", "les", "para") are not in the stemmed documents, so requiring
+    # them would find nothing: keep the words that carry meaning in all three languages.
+    content = list(session.scalars(text(_CONTENT_TERMS), {"terms": terms}))
+    terms = content or terms
     plain = " ".join(terms)
     tsq = "(" + " || ".join(
         f"plainto_tsquery('{cfg}', unaccent(:ts_q))"

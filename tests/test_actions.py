@@ -252,3 +252,27 @@ def test_rescore_rereads_messages_and_headlines(db: Database, personas: Personas
         assert (c.abuse, c.emotion) == original
         assert s.get_one(Message, m_id).reading == good
     assert rescore(db, actor=SYSTEM).changed == 0
+
+
+def test_concurrent_first_messages_from_one_new_customer(db: Database) -> None:
+    """Two first messages from the same new customer at once: both stored, one customer.
+
+    On PostgreSQL the second transaction hits the identity's unique index; it must retry
+    and find the customer the first one created, not fail with a 500.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    def send(i: int) -> msg.Received:
+        return msg.receive_message(db, actor=SYSTEM, inbound=inbound(
+            f"message {i}", customer=CustomerRef(email="same.person@example.org"),
+            external_id=f"race-{i}", thread_key=f"t{i}"))
+
+    rounds = []
+    for _ in range(3):  # then twice more: every retry is answered with the stored message
+        with ThreadPoolExecutor(4) as pool:
+            rounds.append(list(pool.map(send, range(8))))
+    assert all(r.created for r in rounds[0]) and not any(r.created for r in rounds[1] + rounds[2])
+    assert [r.message_id for r in rounds[0]] == [r.message_id for r in rounds[2]]
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(Message)) == 8
+        assert len(set(s.scalars(select(Conversation.customer_id)))) == 1

@@ -87,16 +87,21 @@ def receive_message(db: Database, *, actor: Actor, inbound: Inbound) -> Received
     if inbound.channel not in CHANNELS:
         raise ValueError(f"unknown channel {inbound.channel!r}")
     inbound.customer.identities()  # raises IdentityError before any transaction starts
-    try:
-        return _receive(db, actor, inbound)
-    except IntegrityError:
-        # PostgreSQL: two deliveries of the same message raced; the other one won.
-        if inbound.external_id:
-            with db.read() as session:
-                existing = _find_existing(session, inbound.channel, inbound.external_id)
-            if existing is not None:
-                return existing
-        raise
+    for attempt in range(3):
+        try:
+            return _receive(db, actor, inbound)
+        except IntegrityError:
+            # PostgreSQL only (SQLite writers queue): a concurrent transaction committed the
+            # same message (its external_id) or the same new customer (an identity) first.
+            if inbound.external_id:
+                with db.read() as session:
+                    existing = _find_existing(session, inbound.channel, inbound.external_id)
+                if existing is not None:
+                    return existing
+            if attempt == 2:
+                raise
+            # The identity now exists: running again finds that customer instead.
+    raise AssertionError("unreachable")
 
 
 # Statements for the intake hot path, built once: on SQLite, building and compiling a
