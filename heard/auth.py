@@ -64,9 +64,12 @@ def agent_for_login(session: Session, email: str, password: str) -> Agent | None
     agent = session.scalars(select(Agent).where(Agent.email == email.strip().lower())).first()
     if agent is None or not agent.is_active:
         # Spend the same time as a real check, so response time doesn't reveal who exists.
-        verify_password(_DUMMY_HASH, password)
+        verify_password(_dummy_hash(), password)
         return None
     return agent if verify_password(agent.password_hash, password) else None
 
 
-_DUMMY_HASH = hash_password("not-a-real-password", time_cost=3, memory_cost=65536)
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    # Made on first use, not at import: hashing takes a noticeable part of start-up.
+    return hash_password("not-a-real-password", time_cost=3, memory_cost=65536)

@@ -45,3 +45,15 @@ def test_downgrade_to_base_and_up_again(backend: _Backend) -> None:
         db.dispose()
     upgrade(url)
     check(url)
+
+
+def test_is_current_knows_the_head(backend: _Backend) -> None:
+    from heard.migrate import head_revision, is_current
+
+    name = backend.make_template("current", lambda db: None)
+    url = f"sqlite:///{name}" if name.endswith(".db") else backend._pg_url(name)
+    assert head_revision() is not None and is_current(url)
+    command.downgrade(alembic_config(url), "-1")
+    assert not is_current(url)
+    upgrade(url)
+    assert is_current(url)
