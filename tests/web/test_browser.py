@@ -45,7 +45,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _small_demo(db: Database) -> None:
+def small_demo(db: Database) -> None:
     """40 open demo conversations and some earlier ones of the same customers: the full demo
     set takes ~40 s to load per xdist worker, this one under 2 s."""
     from heard.demo.content import build_demo
@@ -61,7 +61,7 @@ def _small_demo(db: Database) -> None:
 
 @pytest.fixture(scope="session")
 def browser_template(backend: Any) -> str:
-    return str(backend.make_template("browser", _small_demo))
+    return str(backend.make_template("browser", small_demo))
 
 
 @pytest.fixture
