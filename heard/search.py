@@ -116,6 +116,10 @@ def drop_search_objects(conn: Connection) -> None:
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 MAX_TERMS = 8
+# A search looks at the newest MAX_CANDIDATES matching messages (and subjects). A rare word
+# finds everything; a very common word ("order") only reaches back through its newest
+# matches, which keeps p99 bounded on millions of messages (docs/benchmarks.md, search).
+MAX_CANDIDATES = 5000
 
 
 def query_terms(q: str) -> list[str]:
@@ -130,6 +134,13 @@ _CONTENT_TERMS = """
       AND numnode(plainto_tsquery('spanish', unaccent(term))) > 0
     ORDER BY n
 """
+
+
+def _either(by_message: Select[Any], by_subject: Select[Any]) -> Select[tuple[int]]:
+    """Ids from either limited SELECT (each wrapped: SQLite refuses LIMIT inside a UNION)."""
+    a, b = by_message.subquery(), by_subject.subquery()
+    both = union(select(a.c[0]), select(b.c[0])).subquery()
+    return select(both.c[0])
 
 
 def matching_conversations(session: Session, q: str) -> Select[tuple[int]] | None:
@@ -147,14 +158,18 @@ def matching_conversations(session: Session, q: str) -> Select[tuple[int]] | Non
                 select(literal_column("rowid"))
                 .select_from(text("search_message_fts"))
                 .where(text("search_message_fts MATCH :fts_q"))
+                .order_by(literal_column("rowid").desc())
+                .limit(MAX_CANDIDATES)
             )
         )
         by_subject: Select[Any] = (
             select(literal_column("rowid"))
             .select_from(text("search_conversation_fts"))
             .where(text("search_conversation_fts MATCH :fts_q"))
+            .order_by(literal_column("rowid").desc())
+            .limit(MAX_CANDIDATES)
         )
-        return select(union(by_message, by_subject).subquery().c[0]).params(fts_q=match)
+        return _either(by_message, by_subject).params(fts_q=match)
     # Stop words ("my", "has", "les", "para") are not in the stemmed documents, so requiring
     # them would find nothing: keep the words that carry meaning in all three languages.
     content = list(session.scalars(text(_CONTENT_TERMS), {"terms": terms}))
@@ -175,6 +190,16 @@ def matching_conversations(session: Session, q: str) -> Select[tuple[int]] | Non
     else:
         tsq_all = tsq
         params = {"ts_q": plain}
-    by_message = select(Message.conversation_id).where(text(f"message.search_tsv @@ {tsq_all}"))
-    by_subject = select(Conversation.id).where(text(f"conversation.search_tsv @@ {tsq_all}"))
-    return select(union(by_message, by_subject).subquery().c[0]).params(**params)
+    by_message = (
+        select(Message.conversation_id)
+        .where(text(f"message.search_tsv @@ {tsq_all}"))
+        .order_by(Message.id.desc())
+        .limit(MAX_CANDIDATES)
+    )
+    by_subject = (
+        select(Conversation.id)
+        .where(text(f"conversation.search_tsv @@ {tsq_all}"))
+        .order_by(Conversation.id.desc())
+        .limit(MAX_CANDIDATES)
+    )
+    return _either(by_message, by_subject).params(**params)

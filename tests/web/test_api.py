@@ -223,3 +223,15 @@ def test_customer_list_search_and_pages(api_as: Any) -> None:
     assert [c["name"] for c in lena.get("/api/v1/customers", params={"q": "BRUNO@"}).json()["items"]] == ["Bruno Lima"]
     assert [c["name"] for c in lena.get("/api/v1/customers", params={"q": "martin"}).json()["items"]] == ["Chloé Martin"]
     assert lena.get("/api/v1/customers", params={"q": "100%_"}).json()["items"] == []
+
+
+def test_search_reaches_back_through_the_newest_matches(api_as: Any, db: Database, monkeypatch: Any) -> None:
+    import heard.search
+
+    ids = _seed(db, 3, text="Invoice question")
+    api = api_as("alice")
+    found = {c["id"] for c in api.get("/api/v1/conversations", params={"q": "invoice"}).json()["items"]}
+    assert found == set(ids)
+    monkeypatch.setattr(heard.search, "MAX_CANDIDATES", 1)
+    found = [c["id"] for c in api.get("/api/v1/conversations", params={"q": "invoice"}).json()["items"]]
+    assert found == [ids[-1]]
