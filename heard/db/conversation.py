@@ -16,6 +16,8 @@ class Conversation(Base):
         # The unfiltered inbox ("all", and full-text results) ordered by last activity: without
         # it, page 1 sorts the whole table (26 s at 1M conversations; docs/benchmarks.md).
         Index("ix_conversation_activity", "last_activity_at", "id"),
+        # The inbox's default order for open conversations: most urgent first.
+        Index("ix_conversation_status_urgency", "status", "urgency", "last_activity_at", "id"),
         Index("ix_conversation_team_status_activity", "team_id", "status", "last_activity_at"),
         Index("ix_conversation_assignee_status", "assignee_id", "status", "last_activity_at"),
         # Threading an inbound message: the customer's open conversation on this thread.
