@@ -205,7 +205,7 @@ def match_count(url: str, query: str) -> int:
 
     db = Database(url)
     with db.read() as session:
-        matches = matching_conversations(db.engine.dialect.name, query)
+        matches = matching_conversations(session, query)
         count = 0 if matches is None else session.scalar(
             select(func.count()).select_from(matches.subquery())) or 0
     db.dispose()
