@@ -24,6 +24,13 @@ from heard.db.customer import Customer
 from heard.db.team import TeamMember
 
 ROLE_RANK = {"agent": 0, "lead": 1, "admin": 2, "system": 3}
+# Ids are 32-bit INTEGER columns on PostgreSQL (and 64-bit on SQLite): a larger number can't
+# name a row, and sending it to the database would fail with an overflow instead of a 404.
+MAX_ID = 2_147_483_647
+
+
+def is_id(value: int) -> bool:
+    return 0 < value <= MAX_ID
 
 
 class NotFound(LookupError):
@@ -88,6 +95,8 @@ def visible_conversations(actor: Actor) -> ColumnElement[bool]:
 def access_conversation(
     session: Session, actor: Actor, conversation_id: int, *, for_update: bool = False
 ) -> Conversation:
+    if not is_id(conversation_id):
+        raise NotFound("conversation")
     stmt = select(Conversation).where(
         Conversation.id == conversation_id, visible_conversations(actor)
     )
@@ -106,7 +115,7 @@ def access_customer(session: Session, actor: Actor, customer_id: int) -> Custome
     Conversations stay team-scoped; a customer's page shows only the conversations the
     actor may see (the callers filter with :func:`visible_conversations`).
     """
-    customer = session.get(Customer, customer_id)
+    customer = session.get(Customer, customer_id) if is_id(customer_id) else None
     if customer is None:
         raise NotFound("customer")
     return customer

@@ -8,7 +8,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
 
-from heard.access import Actor, Forbidden, NotFound, access_conversation
+from heard.access import Actor, Forbidden, NotFound, access_conversation, is_id
 from heard.actions._audit import announce, record
 from heard.actions.tags import ensure_tags
 from heard.db import Agent, Conversation, ConversationTag, Database, Message, Tag, Team, TeamMember
@@ -38,14 +38,19 @@ def assign(
         before = {"assignee_id": conversation.assignee_id, "team_id": conversation.team_id}
         if team_id is not _UNSET:
             if team_id is not None:
-                if session.get(Team, team_id) is None:
+                known = isinstance(team_id, int) and is_id(team_id)
+                if not known or session.get(Team, team_id) is None:
                     raise NotFound("team")
                 if not actor.at_least("lead") and team_id not in actor.team_ids:
                     raise Forbidden("agents can only move conversations to their own teams")
             conversation.team_id = team_id  # type: ignore[assignment]
         if agent_id is not _UNSET:
             if agent_id is not None:
-                agent = session.get(Agent, agent_id)
+                agent = (
+                    session.get(Agent, agent_id)
+                    if isinstance(agent_id, int) and is_id(agent_id)
+                    else None
+                )
                 if agent is None or not agent.is_active:
                     raise NotFound("agent")
                 if not actor.at_least("lead") and agent_id != actor.agent_id:

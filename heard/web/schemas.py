@@ -7,14 +7,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from heard.access import MAX_ID
+
 Channel = Literal["email", "chat", "social", "phone", "web_form", "api"]
 Status = Literal["open", "pending", "snoozed", "closed"]
 Priority = Literal["low", "normal", "high", "urgent"]
 Language = Literal["en", "fr", "es"]
 
-
-# Largest id a client may send: PostgreSQL INTEGER columns hold 32-bit values.
-MAX_ID = 2_147_483_647
+# The largest id a client may send (heard.access.MAX_ID: 32-bit INTEGER columns).
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 

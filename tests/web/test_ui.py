@@ -115,3 +115,12 @@ def test_logout(client: Any) -> None:
     token = csrf_of(client.get("/inbox").text)
     client.post("/logout", data={"csrf": token})
     assert client.get("/inbox", follow_redirects=False).status_code == 303
+
+
+def test_ids_beyond_the_database_range_are_404_not_500(client: Any, db: Database) -> None:
+    cid = seed(db)
+    login(client)
+    assert client.get("/conversations/9223372036854775808").status_code == 404
+    token = csrf_of(client.get(f"/conversations/{cid}").text)
+    r = client.post(f"/conversations/{cid}/assign", data={"agent": "99999999999999999999", "csrf": token})
+    assert r.status_code == 404
