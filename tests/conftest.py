@@ -162,13 +162,20 @@ def personas_template(backend: _Backend) -> str:
     return backend.make_template("personas", _seed_personas)
 
 
+def copied_database(backend: _Backend, template: str) -> Iterator[Database]:
+    """A fresh copy of ``template`` for one test, dropped afterwards (use with yield from)."""
+    url, cleanup = backend.copy(template)
+    database = Database(url)
+    try:
+        yield database
+    finally:
+        database.dispose()
+        cleanup()
+
+
 @pytest.fixture
 def db(backend: _Backend, personas_template: str) -> Iterator[Database]:
-    url, cleanup = backend.copy(personas_template)
-    database = Database(url)
-    yield database
-    database.dispose()
-    cleanup()
+    yield from copied_database(backend, personas_template)
 
 
 @pytest.fixture
@@ -262,8 +269,4 @@ def demo_template(backend: _Backend, tmp_path_factory: pytest.TempPathFactory) -
 
 @pytest.fixture
 def demo_db(backend: _Backend, demo_template: str) -> Iterator[Database]:
-    url, cleanup = backend.copy(demo_template)
-    database = Database(url)
-    yield database
-    database.dispose()
-    cleanup()
+    yield from copied_database(backend, demo_template)

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from heard.db import Database
-from tests.conftest import FAST_HASH
+from tests.conftest import FAST_HASH, copied_database
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = "/usr/bin/chromium"
@@ -66,11 +66,7 @@ def browser_template(backend: Any) -> str:
 
 @pytest.fixture
 def browser_db(backend: Any, browser_template: str) -> Iterator[Database]:
-    url, cleanup = backend.copy(browser_template)
-    database = Database(url)
-    yield database
-    database.dispose()
-    cleanup()
+    yield from copied_database(backend, browser_template)
 
 
 @pytest.fixture
