@@ -606,12 +606,17 @@ def _header(msg: email.message.Message, name: str, defects: list[str]) -> str:
     return _decode_header_value(value, defects, name)
 
 
+# Raw 8-bit bytes in a header surface as lone surrogates; one regex scan finds them faster
+# than a per-character generator (it runs for every header of every message).
+_SURROGATES = re.compile("[\udc80-\udcff]")
+
+
 def _decode_header_value(value: object, defects: list[str], name: str) -> str:
     if isinstance(value, Header):
         source: str | Header = value
     else:
         text = str(value)
-        if any("\udc80" <= ch <= "\udcff" for ch in text):
+        if _SURROGATES.search(text):
             # raw 8-bit bytes in a header (RFC 6532 or just sloppy): assume UTF-8
             text = decode_bytes(text.encode("ascii", "surrogateescape"), "utf-8", [])
         if "=?" not in text:
@@ -649,7 +654,7 @@ def _address_pairs(
             )
         else:
             text = str(value)
-        if any("\udc80" <= ch <= "\udcff" for ch in text):
+        if _SURROGATES.search(text):
             text = decode_bytes(text.encode("ascii", "surrogateescape"), "utf-8", [])
         raw_values.append(_FOLD_RE.sub(" ", text))
     simple = [_SIMPLE_ADDRESS.match(v) for v in raw_values]
