@@ -381,16 +381,6 @@ def conversation_detail(session: Session, actor: Actor, conversation_id: int) ->
     )
 
 
-def count_by_status(session: Session, actor: Actor) -> dict[str, int]:
-    """Counts for the inbox's status tabs, in one GROUP BY."""
-    rows = session.execute(
-        select(Conversation.status, func.count())
-        .where(visible_conversations(actor), Conversation.merged_into_id.is_(None))
-        .group_by(Conversation.status)
-    )
-    return {status: count for status, count in rows}
-
-
 @dataclass
 class InboxChoices:
     teams: list[tuple[int, str]]
