@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from heard.db import Conversation
 from heard.empathy import Reading, analyze, review
 
 # A customer's abuse flag stays raised on the conversation until an agent clears it; one
@@ -45,10 +44,6 @@ class InboundReading:
         if ABUSE_RANK.get(r.abuse, 0) > ABUSE_RANK.get(current_abuse or "none", 0):
             values["abuse"] = r.abuse
         return values
-
-    def apply_to(self, conversation: Conversation) -> None:
-        for column, value in self.headline(conversation.abuse).items():
-            setattr(conversation, column, value)
 
 
 def read_inbound(text: str, *, language: str | None) -> InboundReading:

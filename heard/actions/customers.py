@@ -64,7 +64,6 @@ class ResolvedCustomer:
     id: int
     name: str
     language: str | None
-    identities: list[tuple[str, str]]
 
 
 def resolve_customer(
@@ -93,11 +92,11 @@ def resolve_customer(
         customer_id = conn.execute(
             _INSERT_CUSTOMER, {"name": name, "language": language, "created_at": utcnow()}
         ).scalar_one()
-        resolved = ResolvedCustomer(customer_id, name, language, pairs)
+        resolved = ResolvedCustomer(customer_id, name, language)
     else:
         if not row.name and name:
             conn.execute(_NAME_CUSTOMER, {"b_id": row.id, "b_name": name})
-        resolved = ResolvedCustomer(row.id, row.name or name, row.language, pairs)
+        resolved = ResolvedCustomer(row.id, row.name or name, row.language)
     missing = [(k, v) for k, v in pairs if (k, v) not in found]
     if missing:
         conn.execute(
