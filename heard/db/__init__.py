@@ -11,6 +11,7 @@ from heard.db.engine import Database, after_commit
 from heard.db.mailbox import Mailbox
 from heard.db.message import Message
 from heard.db.outbox import OutboxItem
+from heard.db.sla import SlaTarget
 from heard.db.tag import ConversationTag, Tag
 from heard.db.team import Team, TeamMember
 
@@ -30,6 +31,7 @@ __all__ = [
     "Message",
     "OutboxItem",
     "RawEmail",
+    "SlaTarget",
     "Tag",
     "Team",
     "TeamMember",

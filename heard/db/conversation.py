@@ -20,6 +20,13 @@ class Conversation(Base):
         Index("ix_conversation_status_urgency", "status", "urgency", "last_activity_at", "id"),
         Index("ix_conversation_team_status_activity", "team_id", "status", "last_activity_at"),
         Index("ix_conversation_assignee_status", "assignee_id", "status", "last_activity_at"),
+        # "Closest to target" (sort=waiting) per status, team and assignee view, and "target
+        # at risk": range scans over the stored due/risk times (heard.actions.sla).
+        Index("ix_conversation_status_due", "status", "response_due_at", "id"),
+        Index("ix_conversation_team_status_due", "team_id", "status", "response_due_at", "id"),
+        Index("ix_conversation_assignee_status_due", "assignee_id", "status", "response_due_at",
+              "id"),
+        Index("ix_conversation_risk", "response_risk_at"),
         # Threading an inbound message: the customer's open conversation on this thread.
         Index("ix_conversation_thread", "customer_id", "channel", "thread_key"),
     )
@@ -49,3 +56,8 @@ class Conversation(Base):
     anger_type: Mapped[str] = mapped_column(String(16), default="none")
     urgency: Mapped[float] = mapped_column(default=0.0)
     abuse: Mapped[str] = mapped_column(String(16), default="none")
+    # While the conversation waits on us (open, a customer message unanswered): when the
+    # first response is due under its channel's SLA target, and when 75 % of the target's
+    # staffed minutes are spent ("at risk"). None when not waiting. See heard.actions.sla.
+    response_due_at: Mapped[datetime | None]
+    response_risk_at: Mapped[datetime | None]
