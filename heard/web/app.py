@@ -18,12 +18,22 @@ from heard.domain.identity import IdentityError
 from heard.domain.status import TransitionError
 from heard.queries import BadCursor
 from heard.settings import Settings
-from heard.web import admin, api, coach_api, email_api, realtime, ui
-from heard.web.i18n import gettext
+from heard.web import admin, api, coach_api, email_api, errors, realtime, ui
+from heard.web.deps import session_actor
+from heard.web.i18n import gettext, negotiate
 
 
 def _wants_html(request: Request) -> bool:
     return not request.url.path.startswith("/api/")
+
+
+def _page_language(request: Request) -> str:
+    """The logged-in agent's UI language, else the browser's (login page, public pages)."""
+    if "session" in request.scope:
+        actor = session_actor(request)
+        if actor is not None:
+            return actor.ui_language
+    return negotiate(request.headers.get("accept-language"))
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
@@ -56,9 +66,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     def error(request: Request, status: int, message: str) -> Response:
         if _wants_html(request):
-            actor_lang = "en"
-            return ui.render(request, "error.html", actor_lang, status_code=status,
-                             status=status, message=message)
+            lang = _page_language(request)
+            return ui.render(request, "error.html", lang, status_code=status,
+                             status=status, message=errors.translate(lang, message))
         return JSONResponse({"detail": message}, status_code=status)
 
     @app.exception_handler(ui.LoginRequired)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from heard.web import i18n
+from heard.web import errors, i18n
 
 WEB = Path(i18n.__file__).parent
 
@@ -18,7 +18,7 @@ def ui_messages() -> set[str]:
         found |= set(re.findall(r"_\('((?:[^'\\]|\\.)*)'\)", template.read_text()))
     for module in WEB.glob("*.py"):
         found |= set(re.findall(r'gettext\([\w.]+, "((?:[^"\\]|\\.)*)"\)', module.read_text()))
-    return found | set(i18n.DYNAMIC_MESSAGES)
+    return found | set(i18n.DYNAMIC_MESSAGES) | set(errors.MESSAGES) | set(errors.TEMPLATES)
 
 
 def test_extraction_finds_the_ui() -> None:
