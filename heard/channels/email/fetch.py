@@ -53,6 +53,8 @@ def _load(db: Database, mailbox_id: int) -> Mailbox:
 def fetch_once(db: Database, settings: Settings, mailbox_id: int) -> list[IngestResult]:
     """One pass over a mailbox's provider inbox: store everything new, then ingest it."""
     mailbox = _load(db, mailbox_id)
+    if not mailbox.enabled:
+        return []  # an admin turned it off: the provider keeps the mail
     if mailbox.inbound == "imap":
         raw_ids = fetch_imap(db, settings, mailbox)
     elif mailbox.inbound == "pop3":
@@ -160,6 +162,9 @@ def watch_imap(
         conn = None
         try:
             mailbox = _load(db, mailbox_id)
+            if not mailbox.enabled:  # disabled in the admin pages: look again later
+                stop.wait(poll_seconds)
+                continue
             conn = imap_connect(mailbox, in_password(mailbox, settings.secret_key))
             can_idle = "IDLE" in conn.capabilities
             while not stop.is_set():
@@ -173,6 +178,8 @@ def watch_imap(
                 else:
                     conn.noop()
                     stop.wait(poll_seconds)
+                if not _load(db, mailbox_id).enabled:
+                    break  # disabled meanwhile: log out; the outer loop waits
         except Exception:
             failures += 1
             log.exception("IMAP fetch for mailbox %s failed (%s in a row)", mailbox_id, failures)
@@ -243,8 +250,9 @@ def run_fetchers(
     db = Database(settings.database_url)
     with db.read() as session:
         mailboxes = [(m.id, m.inbound, m.address) for m in session.scalars(
-            sql_select(Mailbox).where(Mailbox.enabled.is_(True),
-                                      Mailbox.inbound.in_(("imap", "pop3"))))]
+            # Disabled ones too: each fetcher skips its mailbox while it is disabled, so
+            # turning one back on in the admin pages needs no restart.
+            sql_select(Mailbox).where(Mailbox.inbound.in_(("imap", "pop3"))))]
     if once:
         for mailbox_id, _kind, address in mailboxes:
             results = fetch_once(db, settings, mailbox_id)
