@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response
 from sqlalchemy import select
 
+from heard import attachments as files
 from heard import queries
 from heard.access import Actor, access_customer
 from heard.actions import agents as agent_actions
@@ -145,6 +146,26 @@ def get_conversation(
         snoozed_until=c.snoozed_until, merged_into_id=c.merged_into_id,
         transfer_count=c.transfer_count,
     )
+
+
+@router.get(
+    "/conversations/{conversation_id}/messages/{message_id}/attachments/{index}",
+    tags=["conversations"], response_class=Response,
+    responses={200: {"description": "The file's bytes: PNG, JPEG, GIF and WebP images inline, "
+                                    "anything else as a download.",
+                     "content": {"application/octet-stream": {}, "image/png": {}}},
+               404: {"description": "No such conversation (or not yours), message, attachment "
+                                    "or stored bytes"}},
+)
+def get_attachment(
+    conversation_id: IdPath, message_id: IdPath,
+    index: Annotated[int, Path(ge=0, le=files.MAX_INDEX)], actor: ActorDep, db: DbDep,
+) -> Response:
+    """Attachment `index` (from 0, in the order of the message's `attachments`)."""
+    with db.read() as session:
+        found = files.load_attachment(session, actor, conversation_id, message_id, index)
+    media, headers = files.response_headers(found)
+    return Response(found.content, media_type=media, headers=headers)
 
 
 @router.post(

@@ -77,4 +77,6 @@ DYNAMIC_MESSAGES = (
     "money at stake", "losing business", "a deadline", "something is down",
     "wrote several times", "still not fixed",
     "agent", "lead", "admin", "available", "away", "on_break",
+    # kinds of attachment (heard.attachments.label)
+    "Image", "PDF", "Text", "File",
 )

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import or_, select
 
+from heard import attachments as files
 from heard import queries
 from heard.access import Actor, Forbidden, NotFound
 from heard.actions import agents as agent_actions
@@ -270,11 +271,12 @@ def _conversation(request: Request, conversation_id: int, actor: Actor, db: Data
     inbound = [m for m in detail.messages if m.kind == "inbound"]
     ctx: dict[str, Any] = {
         "actor": actor, "d": detail, "c": c, "timeline": timeline, "last_seen": last_seen,
-        "highlight": present.highlight,
+        "highlight": present.highlight, "file_label": files.label,
+        "has_file": files.has_content, "previewable": files.previewable,
     }
     if fragment == "timeline":
         return render(request, "_timeline.html", lang, **ctx)
-    attachments = [(m, a) for m in detail.messages for a in (m.attachments or [])]
+    attachments = [(m, i, a) for m in detail.messages for i, a in enumerate(m.attachments or [])]
     latest = inbound[-1].reading if inbound and inbound[-1].reading else None
     ctx.update(
         agents=agents, attachments=attachments, latest=latest,
@@ -287,6 +289,17 @@ def _conversation(request: Request, conversation_id: int, actor: Actor, db: Data
         **extra,
     )
     return render(request, "conversation.html", lang, status_code=status_code, **ctx)
+
+
+@router.get("/conversations/{conversation_id}/attachments/{message_id}/{index}")
+def conversation_attachment(conversation_id: int, message_id: int, index: int, actor: ActorDep,
+                            db: DbDep) -> Response:
+    """An attachment's bytes: images inline, everything else as a download (see
+    heard/attachments.py for the headers); 404 when the conversation isn't the agent's."""
+    with db.read() as session:
+        found = files.load_attachment(session, actor, conversation_id, message_id, index)
+    media, headers = files.response_headers(found)
+    return Response(found.content, media_type=media, headers=headers)
 
 
 def _waiting_since(c: Any) -> datetime | None:
