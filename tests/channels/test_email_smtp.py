@@ -13,10 +13,13 @@ import time
 from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from heard.channels.email import smtp_server
+from heard.channels.email.ingest import IngestResult, deliver_many
 from heard.channels.email.smtp_server import SMTPListener
 from heard.db import Database, Message, RawEmail
 
@@ -72,6 +75,58 @@ def test_the_same_message_delivered_twice_is_stored_once(
     assert listener.handler.drain()
     assert rows(db, RawEmail) == 1
     assert rows(db, Message, Message.channel == "email") == 1
+
+
+def test_group_commit_answers_every_waiting_session_after_its_commit(
+    db: Database, listener: SMTPListener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sessions that arrive while the writer is busy share the next transaction, and each
+    gets its 250 only once that transaction has committed."""
+    batches: list[list[str]] = []
+    committed_at: dict[str, float] = {}
+    gate = threading.Event()
+    real = deliver_many
+
+    def held_deliver_many(*args: Any, **kwargs: Any) -> list[IngestResult]:
+        deliveries = args[2]
+        if not batches:
+            assert gate.wait(30)  # hold the first commit until four more sessions wait
+        results = real(*args, **kwargs)  # returns after the commit
+        done = time.monotonic()
+        ids = [str(d.prepared.message_id) for d in deliveries]
+        batches.append(ids)
+        for message_id in ids:
+            committed_at[message_id] = done
+        return results
+
+    monkeypatch.setattr(smtp_server, "deliver_many", held_deliver_many)
+    answered: dict[str, float] = {}
+
+    def send(n: int) -> None:
+        with smtplib.SMTP("127.0.0.1", listener.port, timeout=30) as client:
+            assert client.send_message(mail(n), to_addrs=[SUPPORT]) == {}
+        answered[f"q{n}@customer.example"] = time.monotonic()
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(5)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 30
+    while listener.handler._pending < 5:  # one held in the writer, four queued behind it
+        assert time.monotonic() < deadline, "the sessions never reached the writer"
+        time.sleep(0.01)
+    assert answered == {}  # nobody is answered before a commit
+    gate.set()
+    for thread in threads:
+        thread.join()
+    # The first commit took whoever was queued when the writer woke (usually one); every
+    # session that queued behind it went into the next one, together.
+    assert sum(len(batch) for batch in batches) == 5
+    assert len(batches) <= 2 and len(batches[-1]) >= 2
+    assert set(answered) == set(committed_at)
+    for message_id, at in answered.items():
+        assert at >= committed_at[message_id]
+    assert rows(db, RawEmail, RawEmail.status == "ingested") == 5
+    assert rows(db, Message, Message.channel == "email") == 5
 
 
 def _start_server(db: Database, port: int, tmp_path: Path) -> subprocess.Popen[bytes]:

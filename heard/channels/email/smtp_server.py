@@ -254,11 +254,13 @@ class HeardSMTPHandler:
                     continue
                 self._answer(pending, [r.raw_id for r in results])
             return
+        answers: list[tuple[_Pending, list[int] | BaseException]] = []
         index = 0
         for pending in ready:
             mine = results[index:index + len(pending.mailbox_ids)]
             index += len(pending.mailbox_ids)
-            self._answer(pending, [r.raw_id for r in mine])
+            answers.append((pending, [r.raw_id for r in mine]))
+        self._answer_all(answers)  # every session of the batch, after its one commit
 
     def _retry_alone(self, pending: _Pending) -> bool:
         """After a failed commit (e.g. the same message raced in from another listener):
@@ -280,18 +282,22 @@ class HeardSMTPHandler:
         return True
 
     def _answer(self, pending: _Pending, outcome: list[int] | BaseException) -> None:
-        def settle() -> None:
-            if pending.future.done():
-                return
-            if isinstance(outcome, BaseException):
-                pending.future.set_exception(outcome)
-            else:
-                pending.future.set_result(outcome)
+        self._answer_all([(pending, outcome)])
 
+    def _answer_all(
+        self, answers: list[tuple[_Pending, list[int] | BaseException]]
+    ) -> None:
+        """Settle the sessions' futures with one wake-up per event loop, not one per
+        message: each wake-up is a write to the loop's self-pipe and a hand-over of the
+        GIL between this thread and the loop's."""
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Pending, Any]]] = {}
+        for pending, outcome in answers:
+            by_loop.setdefault(pending.loop, []).append((pending, outcome))
         with self._lock:
-            self._pending -= 1
-        with contextlib.suppress(RuntimeError):  # a closed loop: the session is gone
-            pending.loop.call_soon_threadsafe(settle)
+            self._pending -= len(answers)
+        for loop, group in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # a closed loop: the session is gone
+                loop.call_soon_threadsafe(_settle, group)
 
     def drain(self, timeout: float = 30.0) -> bool:
         """Wait until every message handed to the writer has been committed."""
@@ -308,6 +314,16 @@ class HeardSMTPHandler:
         self._writer.join(timeout=60)
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _settle(group: list[tuple[_Pending, list[int] | BaseException]]) -> None:
+    for pending, outcome in group:
+        if pending.future.done():
+            continue
+        if isinstance(outcome, BaseException):
+            pending.future.set_exception(outcome)
+        else:
+            pending.future.set_result(outcome)
 
 
 def _deliveries(batch: list[_Pending]) -> list[Delivery]:
