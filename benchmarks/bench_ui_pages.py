@@ -38,6 +38,7 @@ from heard.db import (
     Database,
     Message,
 )
+from heard.domain.sla import Target
 from heard.empathy import analyze
 from heard.migrate import upgrade
 from heard.settings import Settings
@@ -87,9 +88,14 @@ def build(url: str, n: int, seed: int = 7) -> tuple[int, int]:
                 status = rnd.choice(STATUSES)
                 replied = rnd.random() < 0.7
                 emotion = rnd.choice(EMOTIONS)
+                customer_id = rnd.randint(1, n_customers)  # same draws, same order as before
+                channel = rnd.choice(CHANNELS)
+                # What heard.actions.sla stores: open and unanswered = waiting on us.
+                waiting = status == "open" and not replied
+                due, risk = Target.default(channel).due(created) if waiting else (None, None)
                 convs.append({
-                    "id": cid, "customer_id": rnd.randint(1, n_customers),
-                    "channel": rnd.choice(CHANNELS), "subject": f"Conversation {cid}",
+                    "id": cid, "customer_id": customer_id,
+                    "channel": channel, "subject": f"Conversation {cid}",
                     "status": status, "priority": rnd.choice([0, 1, 1, 1, 2, 3]),
                     "assignee_id": rnd.choice([*agents, None, None]), "team_id": team,
                     "language": rnd.choice(["en", "fr", "es"]), "created_at": created,
@@ -100,6 +106,8 @@ def build(url: str, n: int, seed: int = 7) -> tuple[int, int]:
                     "anger_type": rnd.choice(["none", "none", "passive", "escalated"]),
                     "urgency": round(rnd.random(), 3),
                     "abuse": "insult" if rnd.random() < 0.01 else "none",
+                    "waiting_since": created if waiting else None,
+                    "response_due_at": due, "response_risk_at": risk,
                 })
                 k = rnd.randrange(len(TEXTS))
                 msgs.append({"conversation_id": cid, "channel": "email", "kind": "inbound",

@@ -11,15 +11,12 @@ import base64
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Float,
     and_,
-    case,
-    cast,
     func,
     literal,
     or_,
@@ -44,47 +41,8 @@ from heard.search import matching_conversations
 SORTS = ("last_activity", "priority", "urgency", "oldest", "waiting")
 MAX_PAGE = 100
 
-# Response target per channel, in minutes: how long a customer may wait for the next reply
-# while the conversation waits on us (no first response yet, or the customer spoke last).
-# A constant until SLA settings exist (issue 6 item 6); docs/workspace.md documents it.
-RESPONSE_TARGETS = {"chat": 5, "phone": 60, "social": 60, "email": 240, "web_form": 240,
-                    "api": 240}
-DEFAULT_TARGET = 240
-AT_RISK_SHARE = 0.75  # "target at risk": three quarters of the target already spent
-
-
-def target_minutes(channel: str) -> int:
-    return RESPONSE_TARGETS.get(channel, DEFAULT_TARGET)
-
-
-def _waiting_since() -> Any:
-    return func.coalesce(Conversation.last_customer_message_at, Conversation.created_at)
-
-
-def _waiting_on_us() -> ColumnElement[bool]:
-    """Open, and either never answered or the customer spoke last (notes count as activity)."""
-    return and_(
-        Conversation.status == "open",
-        or_(
-            Conversation.first_response_at.is_(None),
-            Conversation.last_customer_message_at >= Conversation.last_activity_at,
-        ),
-    )
-
-
-def _epoch(column: Any, dialect: str) -> Any:
-    if dialect == "sqlite":
-        return func.julianday(column) * 86400.0
-    return cast(func.extract("epoch", column), Float)
-
-
-def _due_key(dialect: str) -> Any:
-    """When the current wait breaches its channel's target, as seconds since an epoch."""
-    target = case(
-        *[(Conversation.channel == ch, literal(m * 60.0)) for ch, m in RESPONSE_TARGETS.items()],
-        else_=literal(DEFAULT_TARGET * 60.0),
-    )
-    return (_epoch(_waiting_since(), dialect) + target).label("due")
+# "waiting" orders by the stored response due time (heard.actions.sla keeps it): the
+# conversations waiting on us first, soonest due first; then the rest, by id.
 
 
 class BadCursor(ValueError):
@@ -106,7 +64,7 @@ class InboxFilter:
     limit: int = 25
     cursor: str | None = None
     team_ids: frozenset[int] | None = None  # "my team": any of these teams
-    at_risk: bool = False  # waiting on us with most of the channel's response target spent
+    at_risk: bool = False  # waiting on us with most of the channel's SLA target spent
     now: datetime | None = None  # for "at risk"; tests pass a fixed time
 
 
@@ -133,21 +91,11 @@ class InboxRow:
     anger_type: str
     urgency: float
     abuse: str
+    # While the customer waits on us (heard.actions.sla); None otherwise.
+    waiting_since: datetime | None = None
+    response_due_at: datetime | None = None
+    response_risk_at: datetime | None = None
     tags: list[str] = field(default_factory=list)
-
-    @property
-    def waiting_since(self) -> datetime | None:
-        """Since when the customer waits for us, or None (not open, or we spoke last)."""
-        if self.status != "open":
-            return None
-        if self.first_response_at is None:
-            return self.last_customer_message_at or self.created_at
-        lcm = self.last_customer_message_at
-        return lcm if lcm is not None and lcm >= self.last_activity_at else None
-
-    @property
-    def target_minutes(self) -> int:
-        return target_minutes(self.channel)
 
 
 @dataclass
@@ -156,10 +104,9 @@ class InboxPage:
     next_cursor: str | None
 
 
-def _sort_keys(sort: str, dialect: str = "sqlite") -> list[Any]:
+def _sort_keys(sort: str) -> list[Any]:
     if sort == "waiting":
-        # Waiting conversations first, the soonest (or longest) breach first; then the rest.
-        return [case((_waiting_on_us(), 0), else_=1), _due_key(dialect), Conversation.id]
+        return [Conversation.response_due_at, Conversation.id]
     if sort == "priority":
         return [Conversation.priority, Conversation.last_activity_at, Conversation.id]
     if sort == "urgency":
@@ -178,11 +125,11 @@ def _decode_cursor(cursor: str, sort: str) -> list[Any]:
         keys = _sort_keys(sort)
         if not isinstance(raw, list) or len(raw) != len(keys):
             raise ValueError
-        if sort == "waiting":
-            return [int(raw[0]), float(raw[1]), int(raw[2])]
         out: list[Any] = []
         for key, value in zip(keys, raw, strict=True):
-            if key is Conversation.last_activity_at:
+            if key is Conversation.response_due_at:
+                out.append(None if value is None else datetime.fromisoformat(value))
+            elif key is Conversation.last_activity_at:
                 out.append(datetime.fromisoformat(value))
             elif key is Conversation.urgency:
                 out.append(float(value))
@@ -212,70 +159,27 @@ def inbox(session: Session, actor: Actor, f: InboxFilter) -> InboxPage:
     if f.sort not in SORTS:
         raise ValueError(f"unknown sort {f.sort!r}; expected one of {', '.join(SORTS)}")
     limit = max(1, min(f.limit, MAX_PAGE))
-    dialect = session.get_bind().dialect.name
-    keys = _sort_keys(f.sort, dialect)
+    keys = _sort_keys(f.sort)
+    where = _inbox_where(session, actor, f)
+    cursor = _decode_cursor(f.cursor, f.sort) if f.cursor else None
     assignee = _ASSIGNEE
     stmt = (
         select(Conversation, Customer.name, assignee.name, Team.name, *keys)
         .join(Customer, Customer.id == Conversation.customer_id)
         .outerjoin(assignee, assignee.id == Conversation.assignee_id)
         .outerjoin(Team, Team.id == Conversation.team_id)
-        .where(visible_conversations(actor), Conversation.merged_into_id.is_(None))
     )
-    if f.status:
-        stmt = stmt.where(Conversation.status == f.status)
-    if f.assignee == "me":
-        stmt = stmt.where(Conversation.assignee_id == actor.agent_id)
-    elif f.assignee == "none":
-        stmt = stmt.where(Conversation.assignee_id.is_(None))
-    elif f.assignee:
-        try:
-            stmt = stmt.where(Conversation.assignee_id == int(f.assignee))
-        except ValueError:
-            raise ValueError("assignee must be an agent id, 'me' or 'none'") from None
-    if f.team is not None:
-        stmt = stmt.where(Conversation.team_id == f.team)
-    if f.team_ids is not None:
-        stmt = stmt.where(Conversation.team_id.in_(sorted(f.team_ids)))
-    if f.at_risk:
-        now = f.now or datetime.now(UTC)
-        stmt = stmt.where(
-            _waiting_on_us(),
-            or_(
-                *[
-                    and_(Conversation.channel == ch,
-                         _waiting_since() < now - timedelta(minutes=m * AT_RISK_SHARE))
-                    for ch, m in RESPONSE_TARGETS.items()
-                ],
-                and_(Conversation.channel.not_in(list(RESPONSE_TARGETS)),
-                     _waiting_since() < now - timedelta(minutes=DEFAULT_TARGET * AT_RISK_SHARE)),
-            ),
-        )
-    if f.channel:
-        stmt = stmt.where(Conversation.channel == f.channel)
-    if f.language:
-        stmt = stmt.where(Conversation.language == f.language)
-    if f.emotion:
-        stmt = stmt.where(Conversation.emotion == f.emotion)
-    if f.customer_id is not None:
-        stmt = stmt.where(Conversation.customer_id == f.customer_id)
-    if f.tag:
-        stmt = stmt.where(
-            Conversation.id.in_(
-                select(ConversationTag.conversation_id)
-                .join(Tag, Tag.id == ConversationTag.tag_id)
-                .where(Tag.name == f.tag.strip().lower())
-            )
-        )
-    if f.q:
-        matches = matching_conversations(session, f.q)
-        if matches is not None:
-            stmt = stmt.where(Conversation.id.in_(matches))
-    ascending = f.sort in ("oldest", "waiting")
-    if f.cursor:
-        stmt = stmt.where(_after(keys, _decode_cursor(f.cursor, f.sort), ascending))
-    stmt = stmt.order_by(*[k.asc() if ascending else k.desc() for k in keys]).limit(limit + 1)
-    result = [tuple(r) for r in session.execute(stmt).all()]
+    if f.sort == "waiting":
+        stmt = stmt.where(Conversation.id.in_(_waiting_ids(where, cursor, limit, f.at_risk)))
+        stmt = stmt.order_by(Conversation.response_due_at.is_(None),
+                             Conversation.response_due_at, Conversation.id)
+    else:
+        ascending = f.sort == "oldest"
+        stmt = stmt.where(*where)
+        if cursor is not None:
+            stmt = stmt.where(_after(keys, cursor, ascending))
+        stmt = stmt.order_by(*[k.asc() if ascending else k.desc() for k in keys])
+    result = [tuple(r) for r in session.execute(stmt.limit(limit + 1)).all()]
     rows = [
         InboxRow(
             id=c.id, subject=c.subject, status=c.status, priority=c.priority, channel=c.channel,
@@ -285,7 +189,8 @@ def inbox(session: Session, actor: Actor, f: InboxFilter) -> InboxPage:
             last_customer_message_at=c.last_customer_message_at,
             first_response_at=c.first_response_at, emotion=c.emotion,
             emotion_intensity=c.emotion_intensity, anger_type=c.anger_type, urgency=c.urgency,
-            abuse=c.abuse,
+            abuse=c.abuse, waiting_since=c.waiting_since, response_due_at=c.response_due_at,
+            response_risk_at=c.response_risk_at,
         )
         for c, cname, aname, tname, *_ in result[:limit]
     ]
@@ -296,6 +201,76 @@ def inbox(session: Session, actor: Actor, f: InboxFilter) -> InboxPage:
     for row in rows:
         row.tags = tags.get(row.id, [])
     return InboxPage(rows=rows, next_cursor=next_cursor)
+
+
+def _waiting_ids(where: list[ColumnElement[bool]], cursor: list[Any] | None, limit: int,
+                 at_risk: bool) -> Any:
+    """Ids of the next page in "waiting" order: response due time, NULLs (not waiting) last.
+
+    Two index range scans of at most ``limit + 1`` ids each, glued by UNION ALL: the
+    waiting conversations by (due, id), then the others by id — "NULLS LAST" in one ORDER
+    BY is no index scan on SQLite, whose indexes keep NULLs first.
+    """
+    due, cid = Conversation.response_due_at, Conversation.id
+    parts = []
+    if cursor is None or cursor[0] is not None:
+        waiting = select(cid).where(*where, due.is_not(None))
+        if cursor is not None:
+            waiting = waiting.where(_after([due, cid], cursor, True))
+        parts.append(waiting.order_by(due, cid).limit(limit + 1))
+    if not at_risk:  # an at-risk conversation always has a due time
+        rest = select(cid).where(*where, due.is_(None))
+        if cursor is not None and cursor[0] is None:
+            rest = rest.where(cid > cursor[1])
+        # "due, id" rather than "id": the same index order (status, response_due_at, id).
+        parts.append(rest.order_by(due, cid).limit(limit + 1))
+    if len(parts) == 1:
+        return select(parts[0].subquery().c.id)
+    return union_all(*[select(p.subquery().c.id) for p in parts])
+
+
+def _inbox_where(session: Session, actor: Actor, f: InboxFilter) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = [visible_conversations(actor),
+                                        Conversation.merged_into_id.is_(None)]
+    if f.status:
+        where.append(Conversation.status == f.status)
+    if f.assignee == "me":
+        where.append(Conversation.assignee_id == actor.agent_id)
+    elif f.assignee == "none":
+        where.append(Conversation.assignee_id.is_(None))
+    elif f.assignee:
+        try:
+            where.append(Conversation.assignee_id == int(f.assignee))
+        except ValueError:
+            raise ValueError("assignee must be an agent id, 'me' or 'none'") from None
+    if f.team is not None:
+        where.append(Conversation.team_id == f.team)
+    if f.team_ids is not None:
+        where.append(Conversation.team_id.in_(sorted(f.team_ids)))
+    if f.at_risk:
+        # Stored by heard.actions.sla: an index range scan, whatever the channel's target.
+        where.append(Conversation.response_risk_at <= (f.now or datetime.now(UTC)))
+    if f.channel:
+        where.append(Conversation.channel == f.channel)
+    if f.language:
+        where.append(Conversation.language == f.language)
+    if f.emotion:
+        where.append(Conversation.emotion == f.emotion)
+    if f.customer_id is not None:
+        where.append(Conversation.customer_id == f.customer_id)
+    if f.tag:
+        where.append(
+            Conversation.id.in_(
+                select(ConversationTag.conversation_id)
+                .join(Tag, Tag.id == ConversationTag.tag_id)
+                .where(Tag.name == f.tag.strip().lower())
+            )
+        )
+    if f.q:
+        matches = matching_conversations(session, f.q)
+        if matches is not None:
+            where.append(Conversation.id.in_(matches))
+    return where
 
 
 def tags_for(session: Session, conversation_ids: list[int]) -> dict[int, list[str]]:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from heard.access import Actor, Forbidden, NotFound, access_conversation, is_id
 from heard.actions._audit import announce, record
+from heard.actions.sla import clear_wait, reopen_wait, start_wait
 from heard.actions.tags import ensure_tags
 from heard.db import Agent, Conversation, ConversationTag, Database, Message, Tag, Team, TeamMember
 from heard.db import utcnow as _now
@@ -90,6 +91,12 @@ def apply_status(
     conversation.status = status
     conversation.snoozed_until = snoozed_until if status == "snoozed" else None
     conversation.closed_at = _now() if status == "closed" else None
+    # Open waits on us (from the customer's unanswered latest message, or from now);
+    # pending, snoozed and closed stop the SLA clock.
+    if status == "open":
+        reopen_wait(session, conversation, _now())
+    else:
+        clear_wait(conversation)
     record(session, actor, "conversation.status", "conversation", conversation.id,
            before=before, after={"status": status})
     announce(session, "conversation.status", conversation.id, status=status)
@@ -201,9 +208,17 @@ def merge_conversations(db: Database, *, actor: Actor, source_id: int, target_id
         source.merged_into_id = target.id
         source.status = "closed"
         source.closed_at = _now()
-        if target.status == "closed":
+        # The merged conversation waits since the earlier of the two waits, if either waited.
+        waits = [c.waiting_since for c in (source, target) if c.waiting_since is not None]
+        clear_wait(source)
+        reopened = target.status == "closed"
+        if reopened:
             target.status = "open"
             target.closed_at = None
+        if target.status == "open" and waits:
+            start_wait(session, target, min(waits))
+        elif reopened:
+            reopen_wait(session, target, _now())
         record(session, actor, "conversation.merge", "conversation", target.id,
                before={"source_id": source.id}, after={"messages_moved": moved})
         announce(session, "conversation.merge", target.id, source_id=source.id)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from heard.access import Actor, access_conversation
 from heard.actions._audit import announce, record
 from heard.actions.customers import CustomerRef, resolve_customer
+from heard.actions.sla import clear_wait, wait_values
 from heard.db import Attachment, Conversation, Customer, Database, Message, OutboxItem, utcnow
 from heard.db.base import table_of
 from heard.domain.identity import CHANNELS
@@ -111,7 +112,8 @@ _c = table_of(Conversation).c
 _FIND_EXISTING = select(_m.id, _m.conversation_id).where(
     _m.channel == bindparam("channel"), _m.external_id == bindparam("external_id")
 )
-_CONVERSATION_COLUMNS = (_c.id, _c.language, _c.status, _c.abuse, _c.merged_into_id)
+_CONVERSATION_COLUMNS = (_c.id, _c.language, _c.status, _c.abuse, _c.merged_into_id,
+                         _c.channel, _c.waiting_since)
 _CONVERSATION_BY_ID = select(*_CONVERSATION_COLUMNS).where(_c.id == bindparam("id"))
 _OPEN_ON_THREAD = {
     has_key: select(*_CONVERSATION_COLUMNS)
@@ -208,6 +210,8 @@ def receive_in_session(
                 "last_activity_at": now,
                 "last_customer_message_at": now,
                 **reading.headline(None),
+                # The customer now waits on us: the SLA clock starts (heard.actions.sla).
+                **wait_values(session, inbound.channel, now),
             },
         ).scalar_one()
         if customer.language is None:
@@ -227,6 +231,9 @@ def receive_in_session(
             # conversation: the channel decided it belongs here).
             values.update(status=status_after_customer_message(conversation.status),
                           snoozed_until=None, closed_at=None)
+        if conversation.status != "open" or conversation.waiting_since is None:
+            # A new wait starts with this message; one already running keeps its clock.
+            values.update(wait_values(session, conversation.channel, now))
         conn.execute(_UPDATE_CONVERSATION, values)
     message_id = conn.execute(
         _INSERT_MESSAGE,
@@ -315,6 +322,7 @@ def reply(
             conversation.first_response_at = now
         if status is not None and status != conversation.status:
             apply_status(session, actor, conversation, status, None)
+        clear_wait(conversation)  # answered: the SLA clock stops (a note doesn't stop it)
         session.flush()
         if files:
             message.attachments = _store_attachments(session, message.id, files, now)

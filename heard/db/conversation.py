@@ -56,8 +56,9 @@ class Conversation(Base):
     anger_type: Mapped[str] = mapped_column(String(16), default="none")
     urgency: Mapped[float] = mapped_column(default=0.0)
     abuse: Mapped[str] = mapped_column(String(16), default="none")
-    # While the conversation waits on us (open, a customer message unanswered): when the
-    # first response is due under its channel's SLA target, and when 75 % of the target's
-    # staffed minutes are spent ("at risk"). None when not waiting. See heard.actions.sla.
+    # While the conversation waits on us (open, a customer message unanswered): since when,
+    # when the response is due under its channel's SLA target, and when 75 % of the target's
+    # staffed minutes are spent ("at risk"). All None when not waiting. See heard.actions.sla.
+    waiting_since: Mapped[datetime | None]
     response_due_at: Mapped[datetime | None]
     response_risk_at: Mapped[datetime | None]

@@ -113,7 +113,7 @@ class BusinessHours:
         local = at.astimezone(self.zone)
         return any(b <= local < e for b, e in self._intervals_on(local.date()))
 
-    def add_staffed_minutes(self, start: datetime, minutes: int) -> datetime:
+    def add_staffed_minutes(self, start: datetime, minutes: float) -> datetime:
         """The moment ``minutes`` staffed minutes have passed after ``start``."""
         if start.tzinfo is None:
             raise ValueError("start must be timezone-aware")

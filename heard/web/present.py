@@ -118,14 +118,20 @@ def minutes_label(minutes: float, lang: str) -> str:
     return gettext(lang, "{n} d").format(n=m // (24 * 60))
 
 
-def waiting(since: datetime | None, target: int, lang: str,
-            now: datetime | None = None) -> dict[str, str] | None:
-    """Waited time, the target and a state: ok, risk (≥ 75 % spent) or late."""
-    if since is None:
+def waiting(c: Any, lang: str, now: datetime | None = None) -> dict[str, str] | None:
+    """For a conversation (or inbox row) waiting on us: how long the customer has waited,
+    the time left to the stored SLA due time (or how late it is), and a state: ok, risk
+    (past ``response_risk_at``: 75 % of the target's staffed minutes spent) or late.
+    None when it doesn't wait. Due times come from heard.actions.sla, in business hours."""
+    since, due, risk = c.waiting_since, c.response_due_at, c.response_risk_at
+    if since is None or due is None:
         return None
-    spent = ((now or datetime.now(UTC)) - since).total_seconds() / 60
-    state = "late" if spent >= target else "risk" if spent >= 0.75 * target else "ok"
-    return {"waited": minutes_label(max(spent, 0), lang), "target": minutes_label(target, lang),
+    now = now or datetime.now(UTC)
+    state = "late" if now >= due else "risk" if risk is not None and now >= risk else "ok"
+    left = (due - now).total_seconds() / 60
+    label = gettext(lang, "{t} late") if left <= 0 else gettext(lang, "{t} left")
+    return {"waited": minutes_label(max((now - since).total_seconds() / 60, 0), lang),
+            "due": label.format(t=minutes_label(abs(left), lang)),
             "state": state}
 
 

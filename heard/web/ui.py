@@ -87,7 +87,7 @@ def render(
         {"_": _, "lang": lang, "csrf": csrf_token(request), "flash": flash,
          "ago": lambda w: ago(w, lang), "priority_name": priority_name,
          "date": lambda w: present.local_date(w, lang),
-         "waiting": lambda since, target: present.waiting(since, target, lang),
+         "waiting": lambda c: present.waiting(c, lang),
          "abusive": present.ABUSIVE, "reasons": present.REASONS, **ctx},
         status_code=status_code,
     )
@@ -284,8 +284,6 @@ def _conversation(request: Request, conversation_id: int, actor: Actor, db: Data
                                           gettext(lang, "Emotion across the conversation")),
         saved=filled(c.language, customer_name=detail.customer.name or "",
                      agent_name=actor.name),
-        target=queries.target_minutes(c.channel),
-        waiting_since=_waiting_since(c),
         **extra,
     )
     return render(request, "conversation.html", lang, status_code=status_code, **ctx)
@@ -300,17 +298,6 @@ def conversation_attachment(conversation_id: int, message_id: int, index: int, a
         found = files.load_attachment(session, actor, conversation_id, message_id, index)
     media, headers = files.response_headers(found)
     return Response(found.content, media_type=media, headers=headers)
-
-
-def _waiting_since(c: Any) -> datetime | None:
-    row = queries.InboxRow(
-        id=c.id, subject="", status=c.status, priority=0, channel=c.channel, language="",
-        customer_id=0, customer_name="", assignee_id=None, assignee_name=None, team_id=None,
-        team_name=None, created_at=c.created_at, last_activity_at=c.last_activity_at,
-        last_customer_message_at=c.last_customer_message_at,
-        first_response_at=c.first_response_at, emotion=None, emotion_intensity=0.0,
-        anger_type="none", urgency=0.0, abuse="none")
-    return row.waiting_since
 
 
 def _back(conversation_id: int) -> RedirectResponse:

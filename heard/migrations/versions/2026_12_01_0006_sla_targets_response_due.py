@@ -4,9 +4,10 @@ Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-01 02:45:00
 
-Backfill: every open conversation waiting on us (no reply since its first unanswered
-customer message) gets ``response_due_at``/``response_risk_at`` from the default targets
-(no SLA rows exist yet, so always staffed): one set-based UPDATE per channel.
+Backfill: every open conversation waiting on us (a customer message after our last reply)
+gets ``waiting_since`` (the first customer message after that reply) and
+``response_due_at``/``response_risk_at`` from the default targets (no SLA rows exist yet,
+so always staffed): set-based UPDATEs, one per channel.
 """
 
 from collections.abc import Sequence
@@ -41,6 +42,8 @@ def upgrade() -> None:
         sa.UniqueConstraint('channel', name=op.f('uq_sla_target_channel')),
     )
     with op.batch_alter_table('conversation', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('waiting_since',
+                                      heard.db.base.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('response_due_at',
                                       heard.db.base.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('response_risk_at',
@@ -61,6 +64,7 @@ def _backfill() -> None:
         'conversation',
         sa.column('id', sa.Integer()), sa.column('status', sa.String()),
         sa.column('channel', sa.String()), sa.column('merged_into_id', sa.Integer()),
+        sa.column('waiting_since', heard.db.base.UTCDateTime()),
         sa.column('response_due_at', heard.db.base.UTCDateTime()),
         sa.column('response_risk_at', heard.db.base.UTCDateTime()),
     )
@@ -87,10 +91,16 @@ def _backfill() -> None:
         .correlate(conversation)
         .scalar_subquery()
     )
+    bind.execute(
+        conversation.update()
+        .where(conversation.c.status == 'open', conversation.c.merged_into_id.is_(None))
+        .values(waiting_since=waiting_since)
+    )
+    since = conversation.c.waiting_since
     for channel, minutes in [*_TARGETS.items(), (None, _DEFAULT)]:
-        due = _plus_minutes(bind.dialect.name, waiting_since, minutes)
-        risk = _plus_minutes(bind.dialect.name, waiting_since, minutes * _RISK_SHARE)
-        where = [conversation.c.status == 'open', conversation.c.merged_into_id.is_(None)]
+        due = _plus_minutes(bind.dialect.name, since, minutes)
+        risk = _plus_minutes(bind.dialect.name, since, minutes * _RISK_SHARE)
+        where = [since.is_not(None)]
         where.append(conversation.c.channel == channel if channel is not None
                      else conversation.c.channel.not_in(list(_TARGETS)))
         bind.execute(
@@ -113,4 +123,5 @@ def downgrade() -> None:
     with op.batch_alter_table('conversation', schema=None) as batch_op:
         batch_op.drop_column('response_risk_at')
         batch_op.drop_column('response_due_at')
+        batch_op.drop_column('waiting_since')
     op.drop_table('sla_target')
