@@ -18,7 +18,17 @@ from heard.domain.identity import IdentityError
 from heard.domain.status import TransitionError
 from heard.queries import BadCursor
 from heard.settings import Settings
-from heard.web import admin, admin_mailboxes, api, coach_api, email_api, errors, realtime, ui
+from heard.web import (
+    admin,
+    admin_mailboxes,
+    admin_replies,
+    api,
+    coach_api,
+    email_api,
+    errors,
+    realtime,
+    ui,
+)
 from heard.web.deps import session_actor
 from heard.web.i18n import gettext, negotiate
 
@@ -63,6 +73,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(realtime.router)
     app.include_router(admin.router)
     app.include_router(admin_mailboxes.router)
+    app.include_router(admin_replies.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), "static")
 
     def error(request: Request, status: int, message: str) -> Response:

@@ -48,6 +48,13 @@ MESSAGES = (
     "op must be assign, tag or close",
     "agent must be 'me', empty or an agent id",
     "only agents have a UI language",
+    "saved reply not found",
+    "a saved reply needs a title",
+    "a saved reply's title is at most 200 characters",
+    "a saved reply needs some text",
+    "a saved reply is at most 20000 characters",
+    "a { or } without its pair; write {{ or }} for a brace",
+    "shared saved replies need the lead role; agents manage the replies of their own teams",
 )
 
 # Raised with values in them (the values are matched back out of the English text).
@@ -73,6 +80,9 @@ TEMPLATES = (
     "not a phone number: {value}",
     "unknown identity kind {kind}",
     "attachments are limited to {size} MB per reply",
+    "unknown variable {variable}: use customer_name, first_name or agent_name in braces",
+    "unknown language {language}; expected en, fr or es",
+    "a saved reply titled {title} already exists in this language",
 )
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")

@@ -1,18 +1,22 @@
-"""Saved replies: a small data file per language, variables filled for one conversation.
+"""Saved replies for the composer: one query, variables filled for one conversation.
 
-``heard/web/saved_replies/<lang>.json`` holds ``[{"key", "title", "text"}]``. Variables:
-``{customer_name}``, ``{first_name}``, ``{agent_name}``. Full management (create, edit,
-per-team replies) comes with the admin pages for saved replies; this is the read-only start.
+The replies live in the ``saved_reply`` table (managed at ``/admin/saved-replies``,
+written by :mod:`heard.actions.saved_replies`); ``saved_replies/<lang>.json`` are the
+starter replies that migration 0007 inserts. Variables: ``{customer_name}``,
+``{first_name}``, ``{agent_name}``.
 """
 
 from __future__ import annotations
 
-import json
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-DIR = Path(__file__).parent / "saved_replies"
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from heard.access import Actor
+from heard.db import SavedReply
+
+FALLBACK = "en"
 
 
 class _Blank(dict[str, str]):
@@ -20,17 +24,31 @@ class _Blank(dict[str, str]):
         return "{" + key + "}"  # an unknown variable stays visible for the agent to fill
 
 
-@cache
-def saved_replies(language: str) -> list[dict[str, str]]:
-    path = DIR / f"{language}.json"
-    if not path.exists():
-        path = DIR / "en.json"
-    data: list[dict[str, str]] = json.loads(path.read_text(encoding="utf-8"))
-    return data
+def for_composer(session: Session, actor: Actor, language: str) -> list[tuple[int, str, str]]:
+    """(id, title, body) of the replies in ``language`` that are shared or belong to one
+    of the actor's teams, by title; English ones when that language has none. One query."""
+    rows = session.execute(
+        select(SavedReply.id, SavedReply.title, SavedReply.body, SavedReply.language)
+        .where(SavedReply.language.in_(list(dict.fromkeys((language, FALLBACK)))),
+               or_(SavedReply.team_id.is_(None), SavedReply.team_id.in_(actor.team_ids)))
+        .order_by(SavedReply.title, SavedReply.id)
+    ).all()
+    wanted = language if any(r.language == language for r in rows) else FALLBACK
+    return [(r.id, r.title, r.body) for r in rows if r.language == wanted]
 
 
-def filled(language: str, *, customer_name: str, agent_name: str) -> list[dict[str, Any]]:
+def fill(body: str, *, customer_name: str, agent_name: str) -> str:
     first = (customer_name or "").split(" ")[0]
     values = _Blank(customer_name=customer_name, first_name=first, agent_name=agent_name)
-    return [{"key": r["key"], "title": r["title"], "text": r["text"].format_map(values)}
-            for r in saved_replies(language)]
+    try:
+        return body.format_map(values)
+    except (ValueError, AttributeError, IndexError, KeyError):
+        return body  # saved before the check existed: offer it as written
+
+
+def filled(replies: list[tuple[int, str, str]], *, customer_name: str,
+           agent_name: str) -> list[dict[str, Any]]:
+    """The picker's data: ``[{"key", "title", "text"}]`` (what workspace.js reads)."""
+    return [{"key": str(reply_id), "title": title,
+             "text": fill(body, customer_name=customer_name, agent_name=agent_name)}
+            for reply_id, title, body in replies]

@@ -30,7 +30,7 @@ from heard.domain.status import TransitionError
 from heard.web import present
 from heard.web.deps import csrf_token, get_db, session_actor
 from heard.web.i18n import gettext, negotiate
-from heard.web.replies import filled
+from heard.web.replies import filled, for_composer
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter(include_in_schema=False)
@@ -262,6 +262,7 @@ def _conversation(request: Request, conversation_id: int, actor: Actor, db: Data
                 select(Agent.id, Agent.name).where(Agent.is_active.is_(True)).order_by(Agent.name)
             )
         )
+        saved = [] if fragment else for_composer(session, actor, detail.conversation.language)
     c = detail.conversation
     last_seen = detail.messages[-1].id if detail.messages else 0
     # One timeline: earlier conversations of this customer (any channel), then this one.
@@ -282,7 +283,7 @@ def _conversation(request: Request, conversation_id: int, actor: Actor, db: Data
         agents=agents, attachments=attachments, latest=latest,
         trajectory=present.trajectory_svg([m.reading for m in inbound],
                                           gettext(lang, "Emotion across the conversation")),
-        saved=filled(c.language, customer_name=detail.customer.name or "",
+        saved=filled(saved, customer_name=detail.customer.name or "",
                      agent_name=actor.name),
         **extra,
     )
