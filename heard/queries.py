@@ -33,6 +33,7 @@ from heard.db import (
     Customer,
     CustomerIdentity,
     Message,
+    SatisfactionRating,
     Tag,
     Team,
 )
@@ -298,6 +299,8 @@ class ConversationDetail:
     assignee_name: str | None
     team_name: str | None
     history: list[Conversation]
+    # The customer's satisfaction ratings (this and earlier conversations), newest first.
+    ratings: list[RatingRow] = field(default_factory=list)
 
 
 def conversation_detail(session: Session, actor: Actor, conversation_id: int) -> ConversationDetail:
@@ -353,7 +356,47 @@ def conversation_detail(session: Session, actor: Actor, conversation_id: int) ->
         assignee_name=authors.get(conversation.assignee_id) if conversation.assignee_id else None,
         team_name=team_name,
         history=history,
+        ratings=customer_ratings(session, actor, customer.id),
     )
+
+
+@dataclass(frozen=True)
+class RatingRow:
+    conversation_id: int
+    subject: str
+    score: int  # 1 bad, 2 okay, 3 good (heard.db.rating.SCORES)
+    comment: str
+    rated_at: datetime
+
+
+def customer_ratings(
+    session: Session, actor: Actor, customer_id: int, *, limit: int = 20
+) -> list[RatingRow]:
+    """A customer's satisfaction ratings on conversations the actor may see, newest first
+    (one query: the conversation page lists them in its timeline)."""
+    r = SatisfactionRating
+    rows = session.execute(
+        select(r.conversation_id, Conversation.subject, r.score, r.comment, r.updated_at)
+        .join(Conversation, Conversation.id == r.conversation_id)
+        .where(r.customer_id == customer_id, visible_conversations(actor))
+        .order_by(r.updated_at.desc(), r.id.desc())
+        .limit(limit)
+    )
+    return [RatingRow(*row) for row in rows]
+
+
+def conversation_rating(
+    session: Session, actor: Actor, conversation_id: int
+) -> tuple[Conversation, RatingRow | None]:
+    """A conversation (through the access chokepoint) and its rating, if it has one."""
+    conversation = access_conversation(session, actor, conversation_id)
+    r = SatisfactionRating
+    row = session.execute(
+        select(r.score, r.comment, r.updated_at).where(r.conversation_id == conversation.id)
+    ).first()
+    rating = None if row is None else RatingRow(
+        conversation.id, conversation.subject, row.score, row.comment, row.updated_at)
+    return conversation, rating
 
 
 @dataclass

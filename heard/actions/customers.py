@@ -10,7 +10,15 @@ from sqlalchemy.orm import Session
 
 from heard.access import Actor, NotFound, access_customer, require_role
 from heard.actions._audit import record
-from heard.db import Conversation, Customer, CustomerIdentity, Database, Message, utcnow
+from heard.db import (
+    Conversation,
+    Customer,
+    CustomerIdentity,
+    Database,
+    Message,
+    SatisfactionRating,
+    utcnow,
+)
 from heard.db.base import table_of
 from heard.domain.identity import IdentityError, normalize
 
@@ -186,6 +194,11 @@ def merge_customers(db: Database, *, actor: Actor, source_id: int, target_id: in
             update(Message)
             .where(Message.author_customer_id == source.id)
             .values(author_customer_id=target.id)
+        )
+        session.execute(
+            update(SatisfactionRating)
+            .where(SatisfactionRating.customer_id == source.id)
+            .values(customer_id=target.id)
         )
         source.merged_into_id = target.id
         if not target.name:

@@ -11,6 +11,7 @@ from heard.db.engine import Database, after_commit
 from heard.db.mailbox import Mailbox
 from heard.db.message import Message
 from heard.db.outbox import OutboxItem
+from heard.db.rating import SatisfactionRating
 from heard.db.saved_reply import SavedReply
 from heard.db.sla import SlaTarget
 from heard.db.tag import ConversationTag, Tag
@@ -32,6 +33,7 @@ __all__ = [
     "Message",
     "OutboxItem",
     "RawEmail",
+    "SatisfactionRating",
     "SavedReply",
     "SlaTarget",
     "Tag",

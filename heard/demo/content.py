@@ -89,6 +89,14 @@ class DemoConversation:
     tags: tuple[str, ...]
     started_minutes_ago: int
     messages: tuple[DemoMessage, ...]
+    rating: DemoRating | None = None  # the customer's satisfaction rating, once closed
+
+
+@dataclass(frozen=True)
+class DemoRating:
+    score: int  # 1 bad, 2 okay, 3 good (heard.db.rating.SCORES)
+    comment: str
+    minutes_after_close: int
 
 
 @dataclass(frozen=True)
@@ -634,6 +642,48 @@ def all_tags() -> tuple[str, ...]:
     return tuple(sorted(tags))
 
 
+# Satisfaction ratings: a share of closed conversations are rated, never after an insult
+# (no survey then: docs/workspace.md, "Satisfaction ratings"). Odds per scenario kind of
+# (good, okay, bad); comments in the conversation's language.
+_RATING_ODDS: dict[str, tuple[int, int, int]] = {
+    "praise": (10, 0, 0), "normal": (7, 2, 1), "passive": (5, 3, 2),
+    "escalated": (4, 3, 3), "swearing": (5, 3, 2),
+}
+_RATING_COMMENTS: dict[Language, dict[int, tuple[str, ...]]] = {
+    "en": {3: ("Quick and clear, thank you.", "Sorted in one reply. Great service.",
+               "Kind and helpful, and it was fixed the same day."),
+           2: ("Solved in the end, but I had to explain twice.",
+               "Fine, though the wait was longer than promised."),
+           1: ("Still waiting for the refund you promised.",
+               "Nobody told me what was happening for days.")},
+    "fr": {3: ("Rapide et clair, merci.", "Réglé en une réponse. Très bon service.",
+               "Aimable et efficace, problème résolu dans la journée."),
+           2: ("Résolu au final, mais j'ai dû tout réexpliquer.",
+               "Correct, mais l'attente a été plus longue que prévu."),
+           1: ("J'attends toujours le remboursement promis.",
+               "Personne ne m'a tenu au courant pendant des jours.")},
+    "es": {3: ("Rápido y claro, gracias.", "Resuelto en una sola respuesta. Muy buen servicio.",
+               "Amables y eficaces, lo arreglaron el mismo día."),
+           2: ("Al final se resolvió, pero tuve que explicarlo dos veces.",
+               "Bien, aunque la espera fue más larga de lo prometido."),
+           1: ("Sigo esperando el reembolso que me prometieron.",
+               "Nadie me dijo nada durante días.")},
+}
+
+
+def _add_ratings(rng: random.Random, plan: list[tuple[Language, _Scenario]],
+                 built: list[DemoConversation]) -> None:
+    """Rate about half the closed conversations, from a random stream of its own (so the
+    rest of the demo data is what it was before ratings existed)."""
+    for i, ((language, scenario), conv) in enumerate(zip(plan, built, strict=True)):
+        odds = _RATING_ODDS.get(scenario.kind)
+        if conv.status != "closed" or odds is None or rng.random() >= 0.5:
+            continue
+        score = _weighted(rng, ((3, odds[0]), (2, odds[1]), (1, odds[2])))
+        comment = rng.choice(_RATING_COMMENTS[language][score]) if rng.random() < 0.7 else ""
+        built[i] = replace(conv, rating=DemoRating(score, comment, rng.randint(30, 1200)))
+
+
 def build_demo(seed: int = 7, conversations: int = 320) -> DemoData:
     """Build the deterministic demo data set (same seed, same output)."""
     if conversations < 0:
@@ -646,6 +696,7 @@ def build_demo(seed: int = 7, conversations: int = 320) -> DemoData:
     for index, (language, scenario) in enumerate(plan):
         customer = _pick_customer(rng, pools, drafts, language)
         built.append(_conversation(rng, index, language, scenario, customer))
+    _add_ratings(random.Random(seed * 1_000_003 + 11), plan, built)
     # Oldest first, so keys read chronologically.
     built.sort(key=lambda c: (-c.started_minutes_ago, c.key))
     keyed = tuple(

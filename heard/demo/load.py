@@ -15,6 +15,7 @@ from heard.access import SYSTEM, Actor, actor_for_agent
 from heard.actions import agents as agent_actions
 from heard.actions import conversations as conv_actions
 from heard.actions import messages as message_actions
+from heard.actions import ratings as rating_actions
 from heard.actions.conversations import _UNSET
 from heard.actions.customers import CustomerRef
 from heard.db import Agent, Database, utcnow
@@ -113,4 +114,10 @@ def load_demo(db: Database, data: DemoData | None = None, *, password_time_cost:
             snooze = now + timedelta(hours=20) if conv.status == "snoozed" else None
             conv_actions.change_status(db, actor=admin_actor, conversation_id=conversation_id,
                                        status=conv.status, snoozed_until=snooze)
+        if conversation_id is not None and conv.rating is not None:
+            last = start + timedelta(minutes=conv.messages[-1].minutes_after_start)
+            rating_actions.record_rating(
+                db, conversation_id=conversation_id, score=conv.rating.score,
+                comment=conv.rating.comment, language=conv.language,
+                at=min(now, last + timedelta(minutes=conv.rating.minutes_after_close)))
     return DemoResult(True, len(data.conversations), len(data.agents), admin.email, admin.password)

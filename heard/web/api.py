@@ -18,6 +18,7 @@ from heard.actions import tags as tag_actions
 from heard.actions.conversations import _UNSET
 from heard.actions.customers import CustomerRef
 from heard.db import Agent, CustomerIdentity, Database, Message, Tag, Team, TeamMember
+from heard.db.rating import SCORES
 from heard.domain.priority import priority_name
 from heard.web import schemas as s
 from heard.web.deps import api_actor, get_db
@@ -144,8 +145,16 @@ def get_conversation(
         emotion_intensity=c.emotion_intensity, anger_type=c.anger_type, urgency=c.urgency,
         abuse=c.abuse, messages=[_message_out(m) for m in d.messages], closed_at=c.closed_at,
         snoozed_until=c.snoozed_until, merged_into_id=c.merged_into_id,
-        transfer_count=c.transfer_count,
+        transfer_count=c.transfer_count, rating=_rating_out(d.ratings, c.id),
     )
+
+
+def _rating_out(ratings: list[queries.RatingRow], conversation_id: int) -> s.RatingOut | None:
+    for r in ratings:
+        if r.conversation_id == conversation_id:
+            return s.RatingOut(score=r.score, label=SCORES[r.score],  # type: ignore[arg-type]
+                               comment=r.comment, rated_at=r.rated_at)
+    return None
 
 
 @router.get(

@@ -21,11 +21,13 @@ from heard.settings import Settings
 from heard.web import (
     admin,
     admin_mailboxes,
+    admin_sla,
     admin_replies,
     api,
     coach_api,
     email_api,
     errors,
+    rate,
     realtime,
     ui,
 )
@@ -72,7 +74,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(coach_api.router)
     app.include_router(realtime.router)
     app.include_router(admin.router)
+    app.include_router(rate.router)
     app.include_router(admin_mailboxes.router)
+    app.include_router(admin_sla.router)
     app.include_router(admin_replies.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), "static")
 

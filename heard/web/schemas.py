@@ -145,12 +145,21 @@ class ConversationPage(BaseModel):
     next_cursor: str | None
 
 
+class RatingOut(BaseModel):
+    score: int = Field(description="1 bad, 2 okay, 3 good")
+    label: Literal["bad", "okay", "good"]
+    comment: str
+    rated_at: datetime
+
+
 class ConversationDetailOut(ConversationOut):
     messages: list[MessageOut]
     closed_at: datetime | None
     snoozed_until: datetime | None
     merged_into_id: int | None
     transfer_count: int
+    rating: RatingOut | None = Field(
+        default=None, description="The customer's satisfaction rating of this conversation")
 
 
 class CustomerCreateIn(CustomerIn):

@@ -25,6 +25,7 @@ from heard.actions import messages as message_actions
 from heard.actions.conversations import _UNSET
 from heard.auth import agent_for_login
 from heard.db import Agent, Database, Message
+from heard.db.rating import SCORES
 from heard.domain.priority import priority_name
 from heard.domain.status import TransitionError
 from heard.web import present
@@ -268,12 +269,19 @@ def _conversation(request: Request, conversation_id: int, actor: Actor, db: Data
     # One timeline: earlier conversations of this customer (any channel), then this one.
     timeline: list[tuple[datetime, str, Any]] = [(h.created_at, "conversation", h)
                                                  for h in detail.history]
+    # Satisfaction ratings: on their conversation's line; on a line of their own when that
+    # conversation is not listed (beyond the 20 latest); this conversation's after it.
+    rated = {r.conversation_id: r for r in detail.ratings}
+    listed = {h.id for h in detail.history} | {c.id}
+    timeline += [(r.rated_at, "rating", r) for r in detail.ratings
+                 if r.conversation_id not in listed]
     timeline.sort(key=lambda item: item[0])
     inbound = [m for m in detail.messages if m.kind == "inbound"]
     ctx: dict[str, Any] = {
         "actor": actor, "d": detail, "c": c, "timeline": timeline, "last_seen": last_seen,
         "highlight": present.highlight, "file_label": files.label,
         "has_file": files.has_content, "previewable": files.previewable,
+        "rated": rated, "score_names": SCORES,
     }
     if fragment == "timeline":
         return render(request, "_timeline.html", lang, **ctx)

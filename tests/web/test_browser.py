@@ -23,8 +23,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
-from heard.db import Database
+from heard.access import SYSTEM
+from heard.channels.email.ingest import receive_raw
+from heard.channels.email.mailboxes import create_mailbox
+from heard.db import Conversation, Database
+from heard.domain.rating_link import sign_token
+from heard.settings import Settings
 from tests.conftest import FAST_HASH, copied_database
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -195,3 +201,116 @@ def test_switch_ui_to_french(server: str, browser: object) -> None:
     page.keyboard.press("Escape")
     shot(page, "inbox-fr")
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+# --- satisfaction ratings and attachment previews -----------------------------------------
+
+SECRET = "browser-test-secret"  # the server fixture's HEARD_SECRET_KEY
+PIC = (Path(__file__).resolve().parents[3] / "shared" / "corpora" / "mailgun-flanker" / "tests"
+       / "fixtures" / "messages" / "mailgun-pic.eml")
+
+
+def _french_email_conversation(db: Database) -> int:
+    with db.read() as s:
+        cid = s.scalars(select(Conversation.id).where(
+            Conversation.language == "fr", Conversation.channel == "email",
+            Conversation.merged_into_id.is_(None)).order_by(Conversation.id)).first()
+    assert cid is not None, "the demo has French email conversations"
+    return int(cid)
+
+
+def test_customer_rates_on_a_phone_and_the_agent_sees_it_live(
+        server: str, browser: Any, browser_db: Database) -> None:
+    expect = playwright_api.expect
+    cid = _french_email_conversation(browser_db)
+    agent: Any = login(browser, server, ADMIN)
+    agent.goto(f"{server}/conversations/{cid}")
+    expect(agent.locator("#timeline")).to_be_visible()
+    expect(agent.locator("#live-state.on")).to_be_attached()
+
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="fr-FR",
+                                is_mobile=True, has_touch=True)
+    customer = phone.new_page()
+    customer.goto(f"{server}/rate/{sign_token(SECRET, cid)}")
+    expect(customer.locator("h1")).to_have_text("Comment nous en sommes-nous sortis ?")
+    buttons = customer.locator(".scores button")
+    expect(buttons).to_have_count(3)
+    # Three answers side by side, each big enough to tap, nothing wider than the screen.
+    for i in range(3):
+        box = buttons.nth(i).bounding_box()
+        assert box is not None and box["height"] >= 44 and box["x"] + box["width"] <= 390
+    assert customer.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(customer, "rating-page")
+    customer.fill("#comment", "Réponse rapide et claire, merci !")
+    customer.locator(".scores button.s-good").tap()
+    expect(customer.locator("h1")).to_have_text("Merci")
+    shot(customer, "rating-thanks")
+
+    badge = agent.locator("#timeline .rating.r-good")
+    expect(badge).to_be_visible(timeout=10_000)  # the conversation.rating event, no reload
+    expect(agent.locator("#timeline")).to_contain_text("Réponse rapide et claire, merci !")
+    agent.locator("#rating").scroll_into_view_if_needed()
+    shot(agent, "conversation-rating")
+    assert agent.errors == []
+    phone.close()
+
+
+def test_image_attachment_thumbnail_loads(server: str, browser: Any,
+                                          browser_db: Database) -> None:
+    settings = Settings(database_url=browser_db.url, secret_key=SECRET)
+    mailbox = create_mailbox(browser_db, actor=SYSTEM, secret_key=SECRET,
+                             address="support@shop.example")
+    result = receive_raw(browser_db, settings, mailbox, PIC.read_bytes())
+    agent: Any = login(browser, server, ADMIN)
+    agent.goto(f"{server}/conversations/{result.conversation_id}")
+    image = agent.locator(".files .thumb img")
+    image.scroll_into_view_if_needed()
+    agent.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                            arg=image.element_handle())
+    box = image.bounding_box()
+    assert box is not None and round(box["height"]) == 120 and box["width"] <= 320
+    shot(agent, "conversation-attachment")
+
+
+def test_admin_sets_mailbox_hours_and_a_saved_reply_reaches_the_composer(
+        server: str, browser: object, browser_db: Database) -> None:
+    from sqlalchemy import select
+
+    from heard.db import Conversation, Mailbox
+
+    expect = playwright_api.expect
+    noor = login(browser, server, ADMIN)
+    noor.goto(server + "/admin/mailboxes")
+    noor.fill("form.create input[name=address]", "help@shop.example")
+    noor.fill("form.create input[name=name]", "Shop help")
+    noor.click("form.create button.primary")
+    noor.wait_for_url("**/admin/mailboxes/*")
+    noor.check("input[name=hours_mode][value=hours]")
+    for day in ("mon", "tue"):
+        noor.locator(f"input[name={day}_start]").first.fill("09:00")
+        noor.locator(f"input[name={day}_end]").first.fill("17:30")
+    noor.fill("input[name=timezone]", "Europe/Paris")
+    noor.fill("input[name=smtp_host]", "smtp.shop.example")
+    noor.fill("input[name=smtp_password]", "browser-secret")
+    noor.check("input[name=auto_ack]")
+    noor.click("form.settings button.primary")
+    expect(noor.locator(".flash")).to_contain_text("Mailbox saved.")
+    expect(noor.locator("input[name=smtp_password]")).to_have_value("")
+    shot(noor, "admin-mailbox")
+    with browser_db.read() as session:
+        hours = session.scalars(select(Mailbox.business_hours)).one()
+        conversation_id = session.scalars(select(Conversation.id).where(
+            Conversation.language == "en", Conversation.status == "open")).first()
+    assert hours["week"] == {"mon": [["09:00", "17:30"]], "tue": [["09:00", "17:30"]]}
+    assert "browser-secret" not in noor.content()
+
+    noor.goto(server + "/admin/saved-replies")
+    noor.fill("form.create input[name=title]", "A browser-made reply")
+    noor.select_option("form.create select[name=language]", "en")
+    noor.fill("form.create textarea[name=body]", "Hello {first_name}, {agent_name} here.")
+    noor.click("form.create button.primary")
+    expect(noor.locator(".flash")).to_contain_text("Saved reply created.")
+    noor.goto(f"{server}/conversations/{conversation_id}")
+    noor.select_option("#saved", label="A browser-made reply")
+    assert noor.locator("#reply").input_value().endswith(", Noor Haddad here.")
+    assert noor.errors == []  # type: ignore[attr-defined]

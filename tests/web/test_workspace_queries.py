@@ -10,6 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from heard.access import SYSTEM
+from heard.actions import customers as customer_actions
+from heard.actions import messages as message_actions
+from heard.actions.customers import CustomerRef
+from heard.actions.ratings import record_rating
 from heard.db import Conversation, Database, Message
 from heard.web.app import create_app
 from tests.conftest import make_settings
@@ -73,14 +78,44 @@ def test_inbox_views_query_count(demo_client: Any, demo_db: Database, query: str
 def test_conversation_page_and_live_fragments_query_count(demo_client: Any,
                                                           demo_db: Database) -> None:
     cid = _busiest(demo_db)
+    rated = _rate_customer_history(demo_db, cid)
     with count_queries(demo_db) as stmts:
-        assert demo_client.get(f"/conversations/{cid}").status_code == 200
+        page = demo_client.get(f"/conversations/{cid}")
+    assert page.status_code == 200
     # agent + teams, conversation, customer, messages, authors, identities, history, team,
-    # tags, agent list, saved replies (one query)
-    assert len(stmts) <= 12, stmts
+    # tags, ratings (one query however many), agent list, saved replies (one query)
+    assert len(stmts) <= 13, stmts
+    assert page.text.count('class="rating r-') == rated >= 3
     with count_queries(demo_db) as stmts:
         assert demo_client.get(f"/conversations/{cid}?fragment=timeline").status_code == 200
-    assert len(stmts) <= 10, stmts
+    assert len(stmts) <= 11, stmts
+
+
+def _rate_customer_history(db: Database, cid: int) -> int:
+    """Rate this conversation and the customer's earlier ones (adding two if there are
+    fewer): the page must list them all without a query per rating."""
+    with db.read() as s:
+        customer_id = s.get_one(Conversation, cid).customer_id
+        others = list(s.scalars(select(Conversation.id).where(
+            Conversation.customer_id == customer_id, Conversation.id != cid,
+            Conversation.merged_into_id.is_(None))))
+    for n in range(max(0, 2 - len(others))):
+        others.append(message_actions.receive_message(db, actor=SYSTEM, inbound=message_actions
+            .Inbound(channel="chat", customer=CustomerRef(handle=f"rated-{cid}"), text="Hi",
+                     thread_key=f"rated-{n}")).conversation_id)
+        source = _customer_of(db, others[-1])
+        if source != customer_id:  # the first one: afterwards the handle is the customer's
+            customer_actions.merge_customers(db, actor=SYSTEM, source_id=source,
+                                             target_id=customer_id)
+    for n, conversation_id in enumerate([cid, *others]):
+        record_rating(db, conversation_id=conversation_id, score=n % 3 + 1,
+                      comment=f"comment {n}")
+    return 1 + len(others)
+
+
+def _customer_of(db: Database, cid: int) -> int:
+    with db.read() as s:
+        return s.get_one(Conversation, cid).customer_id
 
 
 def test_coach_endpoint_query_count(demo_client: Any, demo_db: Database) -> None:

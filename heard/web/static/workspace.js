@@ -38,7 +38,7 @@
     var dot = $("#live-state");
     src.addEventListener("open", function () { if (dot) { dot.classList.add("on"); } });
     src.addEventListener("error", function () { if (dot) { dot.classList.remove("on"); } });
-    ["message.new", "conversation.assign", "conversation.status", "conversation.tags", "presence"].forEach(function (kind) {
+    ["message.new", "conversation.assign", "conversation.status", "conversation.tags", "conversation.rating", "presence"].forEach(function (kind) {
       src.addEventListener(kind, function (ev) {
         var data = JSON.parse(ev.data);
         handlers.forEach(function (fn) { fn(kind, data); });
@@ -256,7 +256,7 @@
       if (data.conversation_id !== cid) { return; }
       if (kind === "presence") {
         if (data.agent_id !== me) { others[data.agent_id] = {name: data.name, state: data.state, until: Date.now() + 30000}; showPresence(); }
-      } else if (kind === "message.new") { refreshTimeline(); }
+      } else if (kind === "message.new" || kind === "conversation.rating") { refreshTimeline(); }
       else { var n = $("#changed"); if (n) { n.hidden = false; } }
     });
   }
