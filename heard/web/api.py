@@ -20,6 +20,7 @@ from heard.actions.customers import CustomerRef
 from heard.db import Agent, CustomerIdentity, Database, Message, Tag, Team, TeamMember
 from heard.db.rating import SCORES
 from heard.domain.priority import priority_name
+from heard.web import replies
 from heard.web import schemas as s
 from heard.web.deps import api_actor, get_db
 
@@ -416,4 +417,17 @@ def create_tag(body: s.TagIn, actor: ActorDep, db: DbDep) -> s.TagOut:
 @router.delete("/tags/{tag_id}", status_code=204, tags=["tags"])
 def delete_tag(tag_id: IdPath, actor: ActorDep, db: DbDep) -> None:
     tag_actions.delete_tag(db, actor=actor, tag_id=tag_id)
+
+
+@router.get("/saved-replies", response_model=list[s.SavedReplyOut], tags=["saved replies"])
+def list_saved_replies(
+    actor: ActorDep, db: DbDep,
+    language: Annotated[str | None, Query(pattern="^(en|fr|es)$")] = None,
+) -> list[s.SavedReplyOut]:
+    """The saved replies the caller may use: shared ones and those of the caller's teams
+    (leads and admins: every team's). Managed on ``/admin/saved-replies``."""
+    with db.read() as session:
+        return [s.SavedReplyOut(id=r.id, title=r.title, body=r.body, language=r.language,
+                                team_id=r.team_id, updated_at=r.updated_at)
+                for r in replies.usable(session, actor, language)]
 

@@ -37,6 +37,18 @@ def for_composer(session: Session, actor: Actor, language: str) -> list[tuple[in
     return [(r.id, r.title, r.body) for r in rows if r.language == wanted]
 
 
+def usable(session: Session, actor: Actor, language: str | None = None) -> list[SavedReply]:
+    """Every reply the actor may use (shared ones and their teams'; leads and admins: every
+    team's), by language then title: ``GET /api/v1/saved-replies``."""
+    stmt = select(SavedReply).order_by(SavedReply.language, SavedReply.title, SavedReply.id)
+    if not actor.at_least("lead"):
+        stmt = stmt.where(or_(SavedReply.team_id.is_(None),
+                              SavedReply.team_id.in_(actor.team_ids)))
+    if language is not None:
+        stmt = stmt.where(SavedReply.language == language)
+    return list(session.scalars(stmt))
+
+
 def fill(body: str, *, customer_name: str, agent_name: str) -> str:
     first = (customer_name or "").split(" ")[0]
     values = _Blank(customer_name=customer_name, first_name=first, agent_name=agent_name)

@@ -240,6 +240,15 @@ class TagOut(BaseModel):
     name: str
 
 
+class SavedReplyOut(BaseModel):
+    id: int
+    title: str
+    body: str = Field(description="with its {customer_name}, {first_name}, {agent_name} unfilled")
+    language: str
+    team_id: int | None = Field(description="None: shared with every agent")
+    updated_at: datetime
+
+
 class TokenIn(Strict):
     name: str = Field(default="", max_length=120)
 

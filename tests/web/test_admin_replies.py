@@ -150,3 +150,21 @@ def test_composer_picker_reads_the_table(client: Any, db: Database,
     fr_data = picker(client.get(f"/conversations/{fr}").text)
     assert "Commande perdue : recherche" in [r["title"] for r in fr_data]
     assert any(r["text"].startswith("Bonjour Jean,") for r in fr_data)
+
+
+def test_api_lists_the_replies_the_caller_may_use(api_as: Any, db: Database,
+                                                  personas: Personas) -> None:
+    saved.create_saved_reply(db, actor=personas.lena, title="Billing: credit note",
+                             body="Hello {first_name}", language="en", team_id=personas.billing)
+    bob = api_as("bob").get("/api/v1/saved-replies", params={"language": "en"})
+    assert bob.status_code == 200
+    titles = [r["title"] for r in bob.json()]
+    assert "Lost order: tracing it" in titles and "Billing: credit note" not in titles
+    assert {r["language"] for r in bob.json()} == {"en"}
+    assert all(r["team_id"] is None for r in bob.json())
+    carla = api_as("carla").get("/api/v1/saved-replies").json()
+    credit = next(r for r in carla if r["title"] == "Billing: credit note")
+    assert credit["body"] == "Hello {first_name}" and credit["team_id"] == personas.billing
+    assert len(carla) == 13  # the 12 starters in three languages, and her team's one
+    assert api_as("bob").get("/api/v1/saved-replies?language=de").status_code == 422
+    assert api_as(None).get("/api/v1/saved-replies").status_code == 401
