@@ -301,3 +301,12 @@ def test_waiting_label_reads_the_stored_times_in_the_agents_language() -> None:
     assert late is not None and late["state"] == "late" and late["due"] == "2 h de retraso"
     assert waiting(SimpleNamespace(waiting_since=None, response_due_at=None,
                                    response_risk_at=None), "en", now) is None
+
+
+def test_a_target_the_hours_cannot_reach_never_breaks_intake() -> None:
+    # One half hour a week cannot hold 60 days of staffed minutes within the year that
+    # add_staffed_minutes searches: set_sla_target refuses it (tests/web/test_admin_sla.py),
+    # and a stored one falls back to wall-clock minutes rather than failing a message.
+    sparse = sla.BusinessHours.from_json({"timezone": "UTC", "week": {"sat": [["09:00", "09:30"]]}})
+    due, risk = Target("email", 60 * 24 * 60, sparse).due(FRIDAY_17)
+    assert (due, risk) == (FRIDAY_17 + timedelta(days=60), FRIDAY_17 + timedelta(days=45))

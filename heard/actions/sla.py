@@ -33,8 +33,8 @@ from heard.domain.business_hours import BusinessHours, BusinessHoursError
 from heard.domain.identity import CHANNELS
 from heard.domain.sla import AT_RISK_SHARE, Target, check_minutes
 
-__all__ = ["CACHE_SECONDS", "RECOMPUTE_BATCH", "clear_wait", "invalidate", "reopen_wait",
-           "set_sla_target", "start_wait", "target_for", "targets", "wait_values"]
+__all__ = ["CACHE_SECONDS", "RECOMPUTE_BATCH", "clear_wait", "invalidate", "load_targets",
+           "reopen_wait", "set_sla_target", "start_wait", "target_for", "targets", "wait_values"]
 
 CACHE_SECONDS = 10.0
 # Conversations recomputed per transaction when a target with business hours changes (each
@@ -49,7 +49,8 @@ _s = table_of(SlaTarget).c
 _SELECT_TARGETS = select(_s.channel, _s.first_response_minutes, _s.business_hours)
 
 
-def _load(session: Session) -> dict[str, Target]:
+def load_targets(session: Session) -> dict[str, Target]:
+    """Every channel's target, read now (the admin page; :func:`targets` caches this)."""
     out = {ch: Target.default(ch) for ch in CHANNELS}
     for channel, minutes, hours in session.connection().execute(_SELECT_TARGETS):
         try:
@@ -68,7 +69,7 @@ def targets(session: Session) -> dict[str, Target]:
         cached = _cache.get(engine)
     if cached is not None and now - cached[0] < CACHE_SECONDS:
         return cached[1]
-    loaded = _load(session)
+    loaded = load_targets(session)
     with _lock:
         _cache[engine] = (now, loaded)
     return loaded
@@ -143,6 +144,11 @@ def set_sla_target(
         raise ValueError(f"unknown channel {channel!r}; expected one of {', '.join(CHANNELS)}")
     minutes = check_minutes(first_response_minutes)
     hours = BusinessHours.from_json(business_hours or {})
+    try:
+        hours.add_staffed_minutes(utcnow(), minutes)
+    except BusinessHoursError:
+        raise BusinessHoursError(
+            f"these hours don't reach {minutes} staffed minutes within a year") from None
     stored = hours.to_json()
     with db.write() as session:
         row = session.scalars(

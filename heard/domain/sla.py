@@ -8,9 +8,9 @@ The stored form is :class:`heard.db.sla.SlaTarget`; a channel without a row uses
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from heard.domain.business_hours import BusinessHours
+from heard.domain.business_hours import BusinessHours, BusinessHoursError
 
 __all__ = ["AT_RISK_SHARE", "DEFAULT_MINUTES", "DEFAULT_TARGETS", "MAX_MINUTES", "Target",
            "check_minutes"]
@@ -38,9 +38,17 @@ class Target:
 
     def due(self, since: datetime) -> tuple[datetime, datetime]:
         """(due, at risk) for a wait that started at ``since``: the target's minutes, and
-        ``AT_RISK_SHARE`` of them, counted in staffed time after ``since``."""
-        return (self.hours.add_staffed_minutes(since, self.minutes),
-                self.hours.add_staffed_minutes(since, self.minutes * AT_RISK_SHARE))
+        ``AT_RISK_SHARE`` of them, counted in staffed time after ``since``.
+
+        Never raises for a stored target (a customer message must always be received):
+        hours too sparse to reach the target within a year — refused when the target is
+        set, but holidays could be edited around it — fall back to wall-clock minutes."""
+        try:
+            return (self.hours.add_staffed_minutes(since, self.minutes),
+                    self.hours.add_staffed_minutes(since, self.minutes * AT_RISK_SHARE))
+        except BusinessHoursError:
+            return (since + timedelta(minutes=self.minutes),
+                    since + timedelta(minutes=self.minutes * AT_RISK_SHARE))
 
 
 def check_minutes(minutes: int) -> int:

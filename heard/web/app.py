@@ -21,8 +21,8 @@ from heard.settings import Settings
 from heard.web import (
     admin,
     admin_mailboxes,
-    admin_sla,
     admin_replies,
+    admin_sla,
     api,
     coach_api,
     email_api,
