@@ -53,7 +53,7 @@ def record_rating(
     don't carry it.
     """
     if score not in SCORES:
-        raise ValueError(f"a rating is 1 (bad), 2 (okay) or 3 (good), not {score!r}")
+        raise ValueError("a rating is 1 (bad), 2 (okay) or 3 (good)")
     comment = comment.replace("\x00", "").strip()[:MAX_COMMENT]
     now = at or utcnow()
     with db.write() as session:

@@ -48,7 +48,7 @@ class RatingLink:
 
 def _key(secret_key: str) -> bytes:
     if not secret_key:
-        raise ValueError("no secret key configured (HEARD_SECRET_KEY)")
+        raise RuntimeError("no secret key configured (HEARD_SECRET_KEY)")  # a setup error
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(
         secret_key.encode()
     )

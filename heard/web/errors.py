@@ -48,6 +48,7 @@ MESSAGES = (
     "op must be assign, tag or close",
     "agent must be 'me', empty or an agent id",
     "only agents have a UI language",
+    "a rating is 1 (bad), 2 (okay) or 3 (good)",
     "saved reply not found",
     "a saved reply needs a title",
     "a saved reply's title is at most 200 characters",
