@@ -310,3 +310,27 @@ def test_a_target_the_hours_cannot_reach_never_breaks_intake() -> None:
     sparse = sla.BusinessHours.from_json({"timezone": "UTC", "week": {"sat": [["09:00", "09:30"]]}})
     due, risk = Target("email", 60 * 24 * 60, sparse).due(FRIDAY_17)
     assert (due, risk) == (FRIDAY_17 + timedelta(days=60), FRIDAY_17 + timedelta(days=45))
+
+
+def test_waiting_sort_is_an_index_range_scan_on_sqlite(db: Database, personas: Personas) -> None:
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's plans depend on table statistics; see docs/benchmarks.md")
+    receive(db)
+    with db.read() as s:
+        statements: list[tuple[str, Any]] = []
+
+        def capture(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+            statements.append((statement, params))
+
+        from sqlalchemy import event
+
+        event.listen(db.engine, "before_cursor_execute", capture)
+        try:
+            queries.inbox(s, personas.alice, queries.InboxFilter(status="open", sort="waiting"))
+        finally:
+            event.remove(db.engine, "before_cursor_execute", capture)
+        statement, params = next(x for x in statements if "response_due_at" in x[0])
+        plan = " | ".join(row[-1] for row in s.connection().exec_driver_sql(
+            "EXPLAIN QUERY PLAN " + statement, params))
+    assert plan.count("USING INDEX ix_conversation_status_due") == 2, plan
+    assert "SCAN conversation" not in plan, plan
