@@ -84,6 +84,7 @@ TEMPLATES = (
     "unknown variable {variable}: use customer_name, first_name or agent_name in braces",
     "unknown language {language}; expected en, fr or es",
     "a saved reply titled {title} already exists in this language",
+    "first_response_minutes must be a whole number from 1 to {max}",
 )
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
