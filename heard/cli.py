@@ -197,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--port", type=int, default=2525)
     m.set_defaults(fn=cmd_smtp)
 
-    w = sub.add_parser("worker", help="send queued email and retry failures (the outbox)")
+    w = sub.add_parser("worker", help="send queued email, retry failures (the outbox), end snoozes")
     w.add_argument("--once", action="store_true", help="one pass, then exit")
     w.set_defaults(fn=cmd_worker)
 

@@ -1,4 +1,5 @@
-"""The worker: claims outbox rows and runs their handler; sweeps inbound mail left behind.
+"""The worker: claims outbox rows and runs their handler; sweeps inbound mail left behind;
+reopens snoozed conversations whose time has come.
 
 The database is the queue. A row is claimed with a conditional
 ``UPDATE outbox_item SET claimed_at = now WHERE id = :id AND claimed_at IS NULL`` and the
@@ -96,6 +97,10 @@ class Worker:
             if job is not None:
                 self._run(job)
                 ran += 1
+        from heard.actions.conversations import wake_snoozed
+
+        for conversation_id in wake_snoozed(self.db, now=now):
+            log.info("conversation %s: snooze ended, open again", conversation_id)
         if self.sweep_inbound:
             from heard.channels.email.ingest import ingest_pending
 

@@ -11,7 +11,7 @@ from heard.access import SYSTEM, NotFound
 from heard.actions import conversations as conv
 from heard.actions import customers as cust
 from heard.actions import messages as msg
-from heard.actions.conversations import _UNSET
+from heard.actions.conversations import UNCHANGED
 from heard.actions.customers import CustomerRef
 from heard.db import (
     AuditEvent,
@@ -23,7 +23,7 @@ from heard.db import (
     utcnow,
 )
 from heard.domain.status import TransitionError
-from heard.events import subscribe
+from heard.events import Event, subscribe
 from tests.conftest import Personas
 
 
@@ -109,6 +109,36 @@ def test_customer_reply_reopens_pending_and_snoozed(db: Database, personas: Pers
     with db.read() as s:
         c = s.get_one(Conversation, r.conversation_id)
         assert (c.status, c.snoozed_until) == ("open", None)
+
+
+def test_snoozes_end_when_their_time_comes(db: Database, personas: Personas) -> None:
+    """The worker's pass reopens what was snoozed until now, and nothing snoozed for later."""
+    from heard.worker import Worker
+    from tests.conftest import make_settings
+
+    due = msg.receive_message(db, actor=SYSTEM, inbound=inbound(thread_key="a")).conversation_id
+    later = msg.receive_message(db, actor=SYSTEM, inbound=inbound(thread_key="b")).conversation_id
+    for cid, hours in ((due, 1), (later, 48)):
+        conv.change_status(db, actor=personas.bob, conversation_id=cid, status="snoozed",
+                           snoozed_until=utcnow() + timedelta(hours=hours))
+    assert conv.wake_snoozed(db) == []  # nothing has come due yet
+    seen: list[Event] = []
+    unsubscribe = subscribe(seen.append)
+    try:
+        ran = Worker(db, make_settings(db.url), handlers={},
+                     sweep_inbound=False).run_once(now=utcnow() + timedelta(hours=2))
+    finally:
+        unsubscribe()
+    assert ran == 0  # no outbox item ran: waking is not an outbox item
+    with db.read() as s:
+        statuses = {c.id: (c.status, c.snoozed_until) for c in s.scalars(select(Conversation))}
+        audit = s.scalars(select(AuditEvent).where(AuditEvent.verb == "conversation.status",
+                                                  AuditEvent.actor_agent_id.is_(None))).all()
+    assert statuses[due] == ("open", None)
+    assert statuses[later][0] == "snoozed"
+    assert [(a.object_id, a.after) for a in audit] == [(due, {"status": "open"})]
+    assert [(e.kind, e.data.get("status")) for e in seen if e.conversation_id == due] == [
+        ("conversation.status", "open")]
 
 
 def test_message_after_close_opens_a_new_conversation(db: Database, personas: Personas) -> None:
@@ -212,7 +242,7 @@ def test_unknown_conversation_is_not_found(db: Database, personas: Personas) -> 
     with pytest.raises(NotFound):
         msg.reply(db, actor=personas.alice, conversation_id=999, text="hi")
     with pytest.raises(NotFound):
-        conv.assign(db, actor=personas.alice, conversation_id=999, agent_id=_UNSET, team_id=None)
+        conv.assign(db, actor=personas.alice, conversation_id=999, agent_id=UNCHANGED, team_id=None)
 
 
 def test_reply_stores_the_coach_review_of_what_was_sent(db: Database, personas: Personas) -> None:

@@ -8,7 +8,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
 
-from heard.access import Actor, Forbidden, NotFound, access_conversation, is_id
+from heard.access import SYSTEM, Actor, Forbidden, NotFound, access_conversation, is_id
 from heard.actions._audit import announce, record
 from heard.actions.sla import clear_wait, reopen_wait, start_wait
 from heard.actions.tags import ensure_tags
@@ -17,7 +17,8 @@ from heard.db import utcnow as _now
 from heard.domain.priority import priority_name, priority_value
 from heard.domain.status import check_transition
 
-_UNSET = object()
+# Pass for ``agent_id`` or ``team_id`` to leave that side of an assignment as it is.
+UNCHANGED = object()
 
 
 def assign(
@@ -25,8 +26,8 @@ def assign(
     *,
     actor: Actor,
     conversation_id: int,
-    agent_id: int | object | None = _UNSET,
-    team_id: int | object | None = _UNSET,
+    agent_id: int | object | None = UNCHANGED,
+    team_id: int | object | None = UNCHANGED,
 ) -> None:
     """Give the conversation to an agent and/or a team (``None`` clears it).
 
@@ -37,7 +38,7 @@ def assign(
     with db.write() as session:
         conversation = access_conversation(session, actor, conversation_id, for_update=True)
         before = {"assignee_id": conversation.assignee_id, "team_id": conversation.team_id}
-        if team_id is not _UNSET:
+        if team_id is not UNCHANGED:
             if team_id is not None:
                 known = isinstance(team_id, int) and is_id(team_id)
                 if not known or session.get(Team, team_id) is None:
@@ -45,7 +46,7 @@ def assign(
                 if not actor.at_least("lead") and team_id not in actor.team_ids:
                     raise Forbidden("agents can only move conversations to their own teams")
             conversation.team_id = team_id  # type: ignore[assignment]
-        if agent_id is not _UNSET:
+        if agent_id is not UNCHANGED:
             if agent_id is not None:
                 agent = (
                     session.get(Agent, agent_id)
@@ -100,6 +101,27 @@ def apply_status(
     record(session, actor, "conversation.status", "conversation", conversation.id,
            before=before, after={"status": status})
     announce(session, "conversation.status", conversation.id, status=status)
+
+
+def wake_snoozed(db: Database, *, now: datetime | None = None, limit: int = 200) -> list[int]:
+    """Reopen snoozed conversations whose time has come (the worker calls this each pass).
+
+    Each goes through :func:`apply_status` as the system: an audit row, a
+    ``conversation.status`` event, and the SLA clock restarted from the customer's
+    unanswered message (or from now). At most ``limit`` per call, oldest snooze first.
+    """
+    now = now or _now()
+    with db.write() as session:
+        due = list(session.scalars(
+            select(Conversation)
+            .where(Conversation.status == "snoozed", Conversation.snoozed_until <= now)
+            .order_by(Conversation.snoozed_until, Conversation.id)
+            .limit(limit)
+            .with_for_update()
+        ))
+        for conversation in due:
+            apply_status(session, SYSTEM, conversation, "open", None)
+        return [c.id for c in due]
 
 
 def change_status(

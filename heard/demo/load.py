@@ -16,7 +16,7 @@ from heard.actions import agents as agent_actions
 from heard.actions import conversations as conv_actions
 from heard.actions import messages as message_actions
 from heard.actions import ratings as rating_actions
-from heard.actions.conversations import _UNSET
+from heard.actions.conversations import UNCHANGED
 from heard.actions.customers import CustomerRef
 from heard.db import Agent, Database, utcnow
 from heard.demo.content import DemoData, build_demo
@@ -92,8 +92,9 @@ def load_demo(db: Database, data: DemoData | None = None, *, password_time_cost:
                 if i == 0:
                     conv_actions.assign(
                         db, actor=admin_actor, conversation_id=conversation_id,
-                        agent_id=agent_ids[conv.assignee_email] if conv.assignee_email else _UNSET,
-                        team_id=team_ids[conv.team_key] if conv.team_key else _UNSET,
+                        agent_id=(agent_ids[conv.assignee_email] if conv.assignee_email
+                                  else UNCHANGED),
+                        team_id=team_ids[conv.team_key] if conv.team_key else UNCHANGED,
                     )
                     conv_actions.set_priority(db, actor=admin_actor,
                                               conversation_id=conversation_id,

@@ -15,7 +15,7 @@ from heard.actions import conversations as conv_actions
 from heard.actions import customers as customer_actions
 from heard.actions import messages as message_actions
 from heard.actions import tags as tag_actions
-from heard.actions.conversations import _UNSET
+from heard.actions.conversations import UNCHANGED
 from heard.actions.customers import CustomerRef
 from heard.db import Agent, CustomerIdentity, Database, Message, Tag, Team, TeamMember
 from heard.db.rating import SCORES
@@ -213,8 +213,8 @@ def post_assign(conversation_id: IdPath, body: s.AssignIn, actor: ActorDep, db: 
         db,
         actor=actor,
         conversation_id=conversation_id,
-        agent_id=None if body.unassign_agent else (body.agent_id or _UNSET),
-        team_id=None if body.unassign_team else (body.team_id or _UNSET),
+        agent_id=None if body.unassign_agent else (body.agent_id or UNCHANGED),
+        team_id=None if body.unassign_team else (body.team_id or UNCHANGED),
     )
 
 

@@ -22,7 +22,7 @@ from heard.access import Actor, Forbidden, NotFound
 from heard.actions import agents as agent_actions
 from heard.actions import conversations as conv_actions
 from heard.actions import messages as message_actions
-from heard.actions.conversations import _UNSET
+from heard.actions.conversations import UNCHANGED
 from heard.auth import agent_for_login
 from heard.db import Agent, Database, Message
 from heard.db.rating import SCORES
@@ -217,7 +217,7 @@ def inbox_bulk(
         try:
             if op == "assign":
                 conv_actions.assign(db, actor=actor, conversation_id=cid,
-                                    agent_id=_agent_choice(actor, agent), team_id=_UNSET)
+                                    agent_id=_agent_choice(actor, agent), team_id=UNCHANGED)
             elif op == "tag" and tag.strip():
                 conv_actions.add_tags(db, actor=actor, conversation_id=cid, names=[tag])
             elif op == "close":
@@ -404,7 +404,7 @@ def ui_assign(
     else:
         raise HTTPException(400, "agent must be 'me', empty or an agent id")
     conv_actions.assign(db, actor=actor, conversation_id=conversation_id, agent_id=agent_id,
-                        team_id=_UNSET)
+                        team_id=UNCHANGED)
     return _back(conversation_id)
 
 
