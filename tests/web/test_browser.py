@@ -28,7 +28,7 @@ from sqlalchemy import select
 from heard.access import SYSTEM
 from heard.channels.email.ingest import receive_raw
 from heard.channels.email.mailboxes import create_mailbox
-from heard.db import Conversation, Database
+from heard.db import Conversation, Database, Mailbox
 from heard.domain.rating_link import sign_token
 from heard.settings import Settings
 from tests.conftest import FAST_HASH, copied_database
@@ -314,3 +314,95 @@ def test_admin_sets_mailbox_hours_and_a_saved_reply_reaches_the_composer(
     noor.select_option("#saved", label="A browser-made reply")
     assert noor.locator("#reply").input_value().endswith(", Noor Haddad here.")
     assert noor.errors == []  # type: ignore[attr-defined]
+
+
+# --- accessibility: every control named, every text readable -----------------------------
+
+AUDIT = """() => {
+  const problems = [];
+  let controls = 0, texts = 0;
+  const visible = el => {
+    const r = el.getBoundingClientRect(), s = getComputedStyle(el);
+    return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && s.display !== 'none';
+  };
+  const text = el => (el ? el.textContent.replace(/\\s+/g, ' ').trim() : '');
+  for (const el of document.querySelectorAll(
+      'input:not([type=hidden]), select, textarea, button, a[href]')) {
+    if (!visible(el)) continue;
+    controls++;
+    const byId = (el.getAttribute('aria-labelledby') || '').split(/\\s+/)
+      .map(id => text(document.getElementById(id))).join(' ');
+    const name = [...(el.labels || [])].map(text).join(' ') || el.getAttribute('aria-label')
+      || byId.trim() || el.getAttribute('title') || (el.matches('button, a') ? text(el) : '')
+      || (el.matches('[type=submit], [type=button]') ? el.value : '')
+      || (el.querySelector('img[alt]') ? el.querySelector('img[alt]').alt : '');
+    if (!name || !name.trim()) problems.push('no accessible name: ' + el.outerHTML.slice(0, 140));
+  }
+  const rgba = s => { const m = s.match(/rgba?\\(([^)]+)\\)/); return m ? m[1].split(/[ ,\\/]+/)
+    .filter(Boolean).map(Number) : null; };
+  const over = (fg, bg) => { const a = fg.length > 3 ? fg[3] : 1;
+    return [0, 1, 2].map(i => fg[i] * a + bg[i] * (1 - a)); };
+  const background = el => {
+    const layers = [];
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgba(getComputedStyle(e).backgroundColor);
+      if (c && (c.length < 4 || c[3] > 0)) { layers.push(c); if (c.length < 4 || c[3] >= 1) break; }
+    }
+    let bg = [255, 255, 255];
+    for (const c of layers.reverse()) bg = over(c, bg);
+    return bg;
+  };
+  const lum = c => { const [r, g, b] = c.map(v => { v /= 255;
+    return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  for (const el of document.querySelectorAll('body *')) {
+    const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!own || !visible(el) || el.closest('[disabled], [aria-hidden=true], .blur, svg')) continue;
+    const s = getComputedStyle(el);
+    if (s.filter !== 'none' || Number(s.opacity) < 1) continue;
+    texts++;
+    const bg = background(el), fg = over(rgba(s.color), bg);
+    const [l1, l2] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+    const ratio = (l1 + 0.05) / (l2 + 0.05);
+    const size = parseFloat(s.fontSize), bold = Number(s.fontWeight) >= 700;
+    const needed = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+    if (ratio < needed) problems.push(`contrast ${ratio.toFixed(2)} < ${needed}: ` +
+      `${el.tagName.toLowerCase()}.${el.className} "${text(el).slice(0, 40)}"`);
+  }
+  return {problems, controls, texts};
+}"""
+
+
+def test_pages_name_every_control_and_keep_text_readable(
+        server: str, browser: Any, browser_db: Database) -> None:
+    """WCAG 2.1 AA basics on the key pages: each visible control has an accessible name, and
+    each visible text has a contrast of at least 4.5:1 (3:1 when large) on its background."""
+    cid = _french_email_conversation(browser_db)
+    with browser_db.read() as s:
+        mailbox = s.scalars(select(Mailbox.id).order_by(Mailbox.id)).first()
+    agent: Any = login(browser, server, ADMIN)
+    pages = ["/inbox", "/inbox?view=closed", f"/conversations/{cid}", "/admin/agents",
+             "/admin/teams", "/admin/tags", "/admin/mailboxes", "/admin/saved-replies",
+             "/admin/sla"]
+    if mailbox is not None:
+        pages.append(f"/admin/mailboxes/{mailbox}")
+    found: dict[str, list[str]] = {}
+    for path in pages:
+        response = agent.goto(server + path)
+        assert response is not None and response.status == 200, path
+        audit = agent.evaluate(AUDIT)
+        assert audit["controls"] >= 3 and audit["texts"] >= 10, (path, audit)
+        found[path] = audit["problems"]
+    visitor = browser.new_context(locale="es-ES").new_page()
+    for path in ("/login", f"/rate/{sign_token(SECRET, cid)}"):
+        visitor.goto(server + path)
+        audit = visitor.evaluate(AUDIT)
+        assert audit["controls"] >= 3, (path, audit)
+        found[path] = audit["problems"]
+    assert {p: v for p, v in found.items() if v} == {}
+    # The audit can fail: a control without a name and pale text are caught.
+    agent.set_content('<body style="background:#fff"><input id="x">'
+                      '<p style="color:#bbb">pale</p></body>')
+    caught = agent.evaluate(AUDIT)["problems"]
+    assert any("no accessible name" in p for p in caught)
+    assert any("contrast" in p and "pale" in p for p in caught)
