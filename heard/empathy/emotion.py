@@ -32,12 +32,66 @@ _MODEL_WEIGHT_WITH_EVIDENCE = 0.5
 # Contact repeated or a problem still unsolved is frustrating even when said calmly.
 _FRUSTRATING = frozenset({"repeated_contact", "still_not_fixed"})
 _NEGATION_WINDOW = 3
+# A closing courtesy ("Merci,\nJuliette") is manners, not gratitude: the thanks must come
+# after a body of at least this many words, on lines of at most this many.
+_BODY_WORDS = 6
+_CLOSING_WORDS = 5
+
+
+def salutation(ctx: Context) -> int:
+    """Index of the first token after an opening line such as "Bonjour," or "Hi Tom,".
+
+    The model learnt from subtitles and Reddit, where a greeting is cheerful; at the top of
+    a support email it is manners, so the model does not read it. 0 if there is none.
+    """
+    newline = ctx.text.find("\n")
+    if newline < 0 or not ctx.text[:newline].rstrip().endswith(","):
+        return 0
+    after = next((i for i, t in enumerate(ctx.tokens) if t.start > newline), None)
+    if after is None or after > 4:
+        return 0
+    return after
+
+
+def sign_off(ctx: Context) -> int:
+    """Index of the first token of a closing courtesy, or ``len(ctx.tokens)`` if none.
+
+    The closing is the line holding the last gratitude hit, when it is short, comes after a
+    body of its own lines, carries no intensifier ("thanks so much" is gratitude), and only
+    short lines (a name, "Sent from my phone") follow it.
+    """
+    tokens = ctx.tokens
+    thanks = ctx.labelled("gratitude")
+    if not thanks:
+        return len(tokens)
+    last = thanks[-1]
+    if ctx.near("intensifier", last.first, 2, 2) or tokens[last.first].caps:
+        return len(tokens)
+    # The closing is a line of its own: "... arrived. Thanks" on one line is left to the
+    # model (in Reddit comments, the evaluation data, such a thanks is real gratitude).
+    line_start = ctx.text.rfind("\n", 0, tokens[last.first].start) + 1
+    first = last.first
+    while first > 0 and tokens[first - 1].start >= line_start:
+        first -= 1
+    if first < _BODY_WORDS or line_start == 0:
+        return len(tokens)
+    # The closing line itself, then every line after it, must be short.
+    line_of = [ctx.text.count("\n", 0, t.start) for t in tokens[first:]]
+    words_per_line: dict[int, int] = {}
+    for line in line_of:
+        words_per_line[line] = words_per_line.get(line, 0) + 1
+    if max(words_per_line.values()) > _CLOSING_WORDS:
+        return len(tokens)
+    return first
 
 
 def _strengths(ctx: Context) -> tuple[dict[str, float], list[tuple[int, int, str]]]:
     strength = dict.fromkeys(LEXICAL, 0.0)
     evidence: list[tuple[int, int, str]] = []
+    closing = sign_off(ctx)
     for hit in ctx.hits:
+        if hit.label == "gratitude" and hit.first >= closing:
+            continue
         label = (
             "frustration" if hit.label in _FRUSTRATING or hit.label == "self_blame" else hit.label
         )
@@ -72,9 +126,15 @@ def score(ctx: Context, abuse: str) -> tuple[dict[str, float], list[tuple[int, i
         strength["frustration"] += 0.3
     lexical = {name: 1.0 - math.exp(-_LEXICAL_RATE * s) for name, s in strength.items()}
     model = emotion_model(ctx.language)
+    # The model reads the message without its greeting and closing courtesy.
+    opening, closing = salutation(ctx), sign_off(ctx)
+    body, text = ctx.tokens, ctx.text
+    if (opening or closing < len(body)) and opening < closing:
+        end = len(text) if closing == len(body) else body[closing].start
+        body, text = body[opening:closing], text[body[opening].start:end]
     probs = (
-        model.predict(ctx.tokens, ctx.text, TEMPERATURE)
-        if model and ctx.tokens
+        model.predict(body, text, TEMPERATURE)
+        if model and body
         else {"neutral": 1.0}
     )
     evidence_found = any(strength[name] >= 1.0 for name in LEXICAL)
