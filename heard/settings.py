@@ -47,6 +47,9 @@ class Settings:
     email_ingest_processes: int = 0
     # Extra CA certificates (PEM) trusted for outgoing SMTP over TLS (a private relay).
     email_smtp_ca_file: str = ""
+    # Where customers reach this installation ("https://help.shop.example"): used for links
+    # in emails, such as the satisfaction rating link sent with a closing reply. "" = none.
+    public_url: str = ""
     # Argon2 cost; tests lower it (hashing cost is not what they test).
     argon2_time_cost: int = 3
     argon2_memory_cost: int = 65536
@@ -74,6 +77,11 @@ class Settings:
             secret = _dev_secret(data_dir) if url.startswith("sqlite") else DEV_SECRET
         elif mode == "production" and secret == DEV_SECRET:
             raise SettingsError("HEARD_SECRET_KEY is the development default; set a real one.")
+        public_url = env.get("HEARD_PUBLIC_URL", "").strip().rstrip("/")
+        if public_url and not public_url.startswith(("https://", "http://")):
+            raise SettingsError(
+                f"HEARD_PUBLIC_URL must start with https:// (or http://), not {public_url!r}."
+            )
         return cls(
             env=mode,
             data_dir=data_dir,
@@ -88,6 +96,7 @@ class Settings:
             email_smtp_ca_file=env.get("HEARD_SMTP_CA_FILE", ""),
             email_ingest_processes=int(env.get("HEARD_EMAIL_INGEST_PROCESSES",
                                                str(min(2, os.cpu_count() or 1)))),
+            public_url=public_url,
             argon2_time_cost=int(env.get("HEARD_ARGON2_TIME_COST", "3")),
             argon2_memory_cost=int(env.get("HEARD_ARGON2_MEMORY_COST", "65536")),
         )

@@ -331,7 +331,8 @@ def reply(
                 OutboxItem(
                     kind=f"deliver.{conversation.channel}",
                     idempotency_key=f"deliver:{message.id}",
-                    payload={"message_id": message.id},
+                    # A reply that closes the conversation asks how we did (if allowed).
+                    payload={"message_id": message.id, "ask_rating": status == "closed"},
                 )
             )
         record(session, actor, "message.reply", "conversation", conversation.id,

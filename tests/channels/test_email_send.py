@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import email
+import re
 from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -15,7 +17,9 @@ from heard.access import SYSTEM
 from heard.actions.messages import reply
 from heard.channels.email.ingest import receive_raw
 from heard.channels.email.mailboxes import create_mailbox
-from heard.db import Database, EmailDelivery, Message, OutboxItem, utcnow
+from heard.channels.email.send import with_rating_link
+from heard.db import Conversation, Database, EmailDelivery, Message, OutboxItem, utcnow
+from heard.domain.rating_link import read_token
 from heard.settings import Settings
 from heard.worker import Handler, Job, Worker
 
@@ -225,3 +229,81 @@ def test_no_acknowledgement_to_robots(db: Database, settings: Settings, smtp_sin
     assert "Auto-Submitted" in (result.reason or "")
     Worker(db, settings, sweep_inbound=False).run_once()
     assert smtp_sink.received == []
+
+
+# --- the satisfaction rating link in a closing reply --------------------------------------
+
+PUBLIC = "https://help.shop.example"
+
+
+def _sent_parts(smtp_sink: Any) -> dict[str, str]:
+    sent = email.message_from_bytes(smtp_sink.received[-1].original_content)
+    return {p.get_content_type(): p.get_payload(decode=True).decode() for p in sent.walk()
+            if not p.is_multipart()}
+
+
+def _close_with_reply(db: Database, settings: Settings, mailbox_id: int) -> int:
+    received = receive_raw(db, settings, mailbox_id, customer_mail())
+    assert received.conversation_id is not None
+    reply(db, actor=SYSTEM, conversation_id=received.conversation_id,
+          text="A new lamp left today; this should be the end of it.", status="closed")
+    return received.conversation_id
+
+
+def test_a_closing_reply_carries_the_rating_link(
+    db: Database, settings: Settings, outbound_mailbox: int, smtp_sink: Any
+) -> None:
+    settings = dataclasses.replace(settings, public_url=PUBLIC)
+    conversation_id = _close_with_reply(db, settings, outbound_mailbox)
+    assert Worker(db, settings, sweep_inbound=False).run_once() == 1
+    parts = _sent_parts(smtp_sink)
+    found = re.search(r"How did we do\? One click tells us: (https://\S+)", parts["text/plain"])
+    assert found is not None
+    url = found.group(1)
+    assert url.startswith(f"{PUBLIC}/rate/")
+    assert read_token(settings.secret_key, url.rsplit("/", 1)[1]).conversation_id == conversation_id
+    assert f'href="{url}"' in parts["text/html"]
+    # The link sits above the signature; the stored reply is what the agent wrote.
+    assert parts["text/plain"].index(url) < parts["text/plain"].index("-- \r\nShop Help")
+    with db.read() as session:
+        stored = session.scalars(select(Message.text).where(Message.kind == "outbound")).one()
+    assert "/rate/" not in stored
+
+
+def test_no_rating_link_unless_closing_configured_and_allowed(
+    db: Database, settings: Settings, outbound_mailbox: int, smtp_sink: Any
+) -> None:
+    # An ordinary reply, with the public address set: no link.
+    configured = dataclasses.replace(settings, public_url=PUBLIC)
+    conversation_id, _ = conversation_with_reply(db, configured, outbound_mailbox)
+    Worker(db, configured, sweep_inbound=False).run_once()
+    assert "/rate/" not in _sent_parts(smtp_sink)["text/plain"]
+    # A closing reply without HEARD_PUBLIC_URL: no link (there is no address to give). The
+    # same customer mail again is a duplicate: it names the same conversation.
+    assert _close_with_reply(db, settings, outbound_mailbox) == conversation_id
+    Worker(db, settings, sweep_inbound=False).run_once()
+    assert "/rate/" not in _sent_parts(smtp_sink)["text/plain"]
+    assert len(smtp_sink.received) == 2
+
+
+def test_no_rating_link_after_abuse_at_the_agent(
+    db: Database, settings: Settings, outbound_mailbox: int, smtp_sink: Any
+) -> None:
+    settings = dataclasses.replace(settings, public_url=PUBLIC)
+    received = receive_raw(db, settings, outbound_mailbox, customer_mail())
+    with db.write() as session:
+        session.execute(update(Conversation).values(abuse="insult"))
+    reply(db, actor=SYSTEM, conversation_id=received.conversation_id or 0,
+          text="We have sent a replacement.", status="closed")
+    Worker(db, settings, sweep_inbound=False).run_once()
+    assert "/rate/" not in _sent_parts(smtp_sink)["text/plain"]
+
+
+@pytest.mark.parametrize(("language", "words"), [
+    ("en", "How did we do?"), ("fr", "Comment nous en sommes-nous sortis ?"),
+    ("es", "¿Qué tal lo hicimos?"), ("de", "How did we do?")])
+def test_rating_line_in_the_conversation_language(language: str, words: str) -> None:
+    text, html_body = with_rating_link("Done.", None, f"{PUBLIC}/rate/t", language)
+    assert text == f"Done.\n\n{words}" + text.split(words, 1)[1]
+    assert text.endswith(f"{PUBLIC}/rate/t")
+    assert f'<a href="{PUBLIC}/rate/t">' in html_body and "<p>Done.</p>" in html_body

@@ -35,6 +35,7 @@ from sqlalchemy import select
 
 from heard.access import SYSTEM
 from heard.actions.messages import add_note
+from heard.actions.ratings import rating_path
 from heard.channels.email.mailboxes import smtp_password
 from heard.channels.email.threading import (
     add_subject_token,
@@ -212,6 +213,15 @@ def _compose(
                     select(Attachment).where(Attachment.message_id == message.id)
                     .order_by(Attachment.id))
             ]
+            if payload.get("ask_rating") and settings.public_url:
+                path = rating_path(
+                    settings.secret_key, conversation_id=conversation.id,
+                    channel=conversation.channel, abuse=conversation.abuse,
+                    merged=conversation.merged_into_id is not None)
+                if path is not None:
+                    language = conversation.language or mailbox.language
+                    text, body_html = with_rating_link(
+                        text, body_html, settings.public_url + path, language)
         session.expunge(mailbox)
         email = build_email(
             mailbox=mailbox, recipient=recipient, message_id=delivery.smtp_message_id,
@@ -220,6 +230,26 @@ def _compose(
             attachments=files,
         )
     return mailbox, smtp_password(mailbox, settings.secret_key), email, recipient
+
+
+# Customer-facing: the line a closing reply ends with (before the signature).
+RATING_LINE = {
+    "en": "How did we do? One click tells us: {url}",
+    "fr": "Comment nous en sommes-nous sortis ? Un clic suffit pour nous le dire : {url}",
+    "es": "¿Qué tal lo hicimos? Un clic basta para decírnoslo: {url}",
+}
+
+
+def with_rating_link(
+    text: str, body_html: str | None, url: str, language: str
+) -> tuple[str, str]:
+    """The reply's text and HTML with the satisfaction rating link added at the end."""
+    line = RATING_LINE.get(language, RATING_LINE["en"])
+    rendered = body_html if body_html else _text_to_html(text)
+    question, _, _ = line.partition("{url}")
+    link = f'<a href="{html.escape(url)}">{html.escape(url)}</a>'
+    return (f"{text.rstrip()}\n\n{line.format(url=url)}",
+            f"{rendered}<p>{html.escape(question)}{link}</p>")
 
 
 def _mailbox(session: Any, delivery: EmailDelivery, inbound: Message | None) -> Mailbox:
