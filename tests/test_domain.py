@@ -61,3 +61,12 @@ def test_settings_defaults_and_production_guard(tmp_path: Path) -> None:
         Settings.from_env({"HEARD_ENV": "production", "HEARD_DATA_DIR": str(tmp_path)})
     with pytest.raises(SettingsError, match="development default"):
         Settings.from_env({"HEARD_ENV": "production", "HEARD_SECRET_KEY": DEV_SECRET})
+
+
+def test_public_url_setting(tmp_path: Path) -> None:
+    env = {"HEARD_DATA_DIR": str(tmp_path)}
+    assert Settings.from_env(env).public_url == ""
+    url = Settings.from_env({**env, "HEARD_PUBLIC_URL": " https://help.shop.example/ "})
+    assert url.public_url == "https://help.shop.example"
+    with pytest.raises(SettingsError, match="HEARD_PUBLIC_URL must start with https://"):
+        Settings.from_env({**env, "HEARD_PUBLIC_URL": "help.shop.example"})
