@@ -280,5 +280,6 @@ def test_outbox_item_for_reply_is_the_foundations(db: Database, settings: Settin
     message_id = reply(db, actor=SYSTEM, conversation_id=first.conversation_id, text="Hi")
     with db.read() as session:
         item = session.scalars(select(OutboxItem)).one()
-    assert (item.kind, item.payload) == ("deliver.email", {"message_id": message_id})
+    assert (item.kind, item.payload) == ("deliver.email",
+                                         {"message_id": message_id, "ask_rating": False})
     _ = Job
