@@ -4,7 +4,9 @@ The model (``model.py``) gives probabilities for anger, fear, joy, sadness and n
 lexicon hits give explainable evidence for all seven Reading emotions, including
 frustration and confusion, which no training corpus labels. A hit counts more after an
 intensifier ("really", "vraiment", "muy") or in ALL CAPS, and not at all when negated
-("not happy" counts as frustration instead of gratitude).
+("not happy" counts as frustration instead of gratitude). Manners are not feelings: thanks
+given in advance (the lexicons' ``courtesy`` phrases) and a closing "Thanks," line count as
+no gratitude, and the model does not read them.
 """
 
 from __future__ import annotations
@@ -90,8 +92,9 @@ def _strengths(ctx: Context) -> tuple[dict[str, float], list[tuple[int, int, str
     evidence: list[tuple[int, int, str]] = []
     closing = sign_off(ctx)
     for hit in ctx.hits:
-        if hit.label == "gratitude" and hit.first >= closing:
-            continue
+        if hit.label == "gratitude" and (
+                hit.first >= closing or "courtesy" in ctx.covering[hit.first]):
+            continue  # a sign-off or "thanks in advance": manners, not gratitude
         label = (
             "frustration" if hit.label in _FRUSTRATING or hit.label == "self_blame" else hit.label
         )
@@ -128,10 +131,12 @@ def score(ctx: Context, abuse: str) -> tuple[dict[str, float], list[tuple[int, i
     model = emotion_model(ctx.language)
     # The model reads the message without its greeting and closing courtesy.
     opening, closing = salutation(ctx), sign_off(ctx)
-    body, text = ctx.tokens, ctx.text
+    body, text, offset = ctx.tokens, ctx.text, 0
     if (opening or closing < len(body)) and opening < closing:
         end = len(text) if closing == len(body) else body[closing].start
-        body, text = body[opening:closing], text[body[opening].start:end]
+        body, text, offset = body[opening:closing], text[body[opening].start:end], opening
+    if ctx.by_label.get("courtesy"):
+        body = [t for i, t in enumerate(body, offset) if "courtesy" not in ctx.covering[i]]
     probs = (
         model.predict(body, text, TEMPERATURE)
         if model and body
