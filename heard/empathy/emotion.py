@@ -95,6 +95,9 @@ def _strengths(ctx: Context) -> tuple[dict[str, float], list[tuple[int, int, str
         if hit.label == "gratitude" and (
                 hit.first >= closing or "courtesy" in ctx.covering[hit.first]):
             continue  # a sign-off or "thanks in advance": manners, not gratitude
+        if hit.label in ("repeated_contact", "frustration") and (
+                "no_repeat" in ctx.covering[hit.first]):
+            continue  # "works again", "thanks again": nothing repeated, nothing frustrating
         label = (
             "frustration" if hit.label in _FRUSTRATING or hit.label == "self_blame" else hit.label
         )

@@ -3,7 +3,8 @@
 Each reason adds its weight once (combined as independent evidence, so the score stays
 below 1): money at stake, business loss, a deadline, an outage, repeated contact (said in
 the text, or two earlier customer messages in ``history``), "still not fixed". Shouting
-(ALL CAPS) and repeated exclamation marks raise it a little.
+(ALL CAPS) and repeated exclamation marks raise it a little. An "again" inside a
+``no_repeat`` phrase ("works again", "thanks again") is not a repeated contact.
 """
 
 from __future__ import annotations
@@ -20,8 +21,16 @@ REASONS = {
 }
 
 
+def _cues(ctx: Context, name: str) -> bool:
+    hits = ctx.labelled(name)
+    if name == "repeated_contact":
+        # "works again", "thanks again", "funciona de nuevo" say nothing about contacting us.
+        hits = [h for h in hits if "no_repeat" not in ctx.covering[h.first]]
+    return bool(hits)
+
+
 def assess(ctx: Context, history_count: int) -> tuple[float, list[str]]:
-    reasons = [name for name in REASONS if ctx.labelled(name)]
+    reasons = [name for name in REASONS if _cues(ctx, name)]
     if history_count >= 2 and "repeated_contact" not in reasons:
         reasons.append("repeated_contact")
         reasons.sort(key=list(REASONS).index)
