@@ -15,6 +15,7 @@ import math
 
 from heard.empathy.context import Context
 from heard.empathy.model import emotion_model
+from heard.empathy.text import Token
 
 LEXICAL = ("anger", "frustration", "anxiety", "sadness", "confusion", "gratitude")
 # How much of each model probability carries into each Reading emotion.
@@ -87,10 +88,12 @@ def sign_off(ctx: Context) -> int:
     return first
 
 
-def _strengths(ctx: Context) -> tuple[dict[str, float], list[tuple[int, int, str]]]:
+def _strengths(
+    ctx: Context, closing: int
+) -> tuple[dict[str, float], list[tuple[int, int, str]]]:
+    """Lexicon strength per emotion, and its evidence; ``closing`` is :func:`sign_off`."""
     strength = dict.fromkeys(LEXICAL, 0.0)
     evidence: list[tuple[int, int, str]] = []
-    closing = sign_off(ctx)
     for hit in ctx.hits:
         if hit.label == "gratitude" and (
                 hit.first >= closing or "courtesy" in ctx.covering[hit.first]):
@@ -122,8 +125,22 @@ def _strengths(ctx: Context) -> tuple[dict[str, float], list[tuple[int, int, str
     return strength, evidence
 
 
+def _model_input(ctx: Context, closing: int) -> tuple[list[Token], str]:
+    """What the model reads: the message without its greeting line, its closing courtesy
+    (``closing``, from :func:`sign_off`) and thanks given in advance."""
+    opening = salutation(ctx)
+    body, text, offset = ctx.tokens, ctx.text, 0
+    if (opening or closing < len(body)) and opening < closing:
+        end = len(text) if closing == len(body) else body[closing].start
+        body, text, offset = body[opening:closing], text[body[opening].start:end], opening
+    if ctx.by_label.get("courtesy"):
+        body = [t for i, t in enumerate(body, offset) if "courtesy" not in ctx.covering[i]]
+    return body, text
+
+
 def score(ctx: Context, abuse: str) -> tuple[dict[str, float], list[tuple[int, int, str]]]:
-    strength, evidence = _strengths(ctx)
+    closing = sign_off(ctx)
+    strength, evidence = _strengths(ctx, closing)
     if abuse == "swearing":
         strength["frustration"] += 0.6
     elif abuse != "none":
@@ -132,14 +149,7 @@ def score(ctx: Context, abuse: str) -> tuple[dict[str, float], list[tuple[int, i
         strength["frustration"] += 0.3
     lexical = {name: 1.0 - math.exp(-_LEXICAL_RATE * s) for name, s in strength.items()}
     model = emotion_model(ctx.language)
-    # The model reads the message without its greeting and closing courtesy.
-    opening, closing = salutation(ctx), sign_off(ctx)
-    body, text, offset = ctx.tokens, ctx.text, 0
-    if (opening or closing < len(body)) and opening < closing:
-        end = len(text) if closing == len(body) else body[closing].start
-        body, text, offset = body[opening:closing], text[body[opening].start:end], opening
-    if ctx.by_label.get("courtesy"):
-        body = [t for i, t in enumerate(body, offset) if "courtesy" not in ctx.covering[i]]
+    body, text = _model_input(ctx, closing)
     probs = (
         model.predict(body, text, TEMPERATURE)
         if model and body
