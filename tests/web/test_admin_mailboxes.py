@@ -16,7 +16,8 @@ from heard.access import SYSTEM
 from heard.actions import agents as agent_actions
 from heard.channels.email.credentials import decrypt
 from heard.channels.email.mailboxes import create_mailbox, mailbox_for_address
-from heard.db import AuditEvent, Database, Mailbox
+from heard.db import AuditEvent, Database
+from tests.channels.test_email_mailboxes import load
 from tests.conftest import Personas, make_settings
 from tests.web.test_ui import csrf_of, login
 
@@ -51,13 +52,6 @@ def post(client: Any, mailbox_id: int, **changes: Any) -> Any:
     return client.post(f"/admin/mailboxes/{mailbox_id}", data=form(csrf=token, **changes),
                        follow_redirects=False)
 
-
-def load(db: Database, mailbox_id: int) -> Mailbox:
-    with db.read() as session:
-        mailbox = session.get(Mailbox, mailbox_id)
-        assert mailbox is not None
-        session.expunge(mailbox)
-        return mailbox
 
 
 def test_agents_are_refused_leads_look_admins_change(client: Any, db: Database,
