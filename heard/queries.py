@@ -85,7 +85,6 @@ class InboxRow:
     team_name: str | None
     created_at: datetime
     last_activity_at: datetime
-    last_customer_message_at: datetime | None
     first_response_at: datetime | None
     emotion: str | None
     emotion_intensity: float
@@ -187,7 +186,6 @@ def inbox(session: Session, actor: Actor, f: InboxFilter) -> InboxPage:
             language=c.language, customer_id=c.customer_id, customer_name=cname or "",
             assignee_id=c.assignee_id, assignee_name=aname, team_id=c.team_id, team_name=tname,
             created_at=c.created_at, last_activity_at=c.last_activity_at,
-            last_customer_message_at=c.last_customer_message_at,
             first_response_at=c.first_response_at, emotion=c.emotion,
             emotion_intensity=c.emotion_intensity, anger_type=c.anger_type, urgency=c.urgency,
             abuse=c.abuse, waiting_since=c.waiting_since, response_due_at=c.response_due_at,
