@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from heard.empathy import Reading, analyze, review
+from heard.empathy.thanks import is_thanks_only
 
 # A customer's abuse flag stays raised on the conversation until an agent clears it; one
 # calmer message later doesn't make the earlier insult disappear.
@@ -30,6 +31,10 @@ class InboundReading:
     def stored(self) -> dict[str, Any]:
         return self.reading.to_dict()
 
+    def thanks_only(self, text: str) -> bool:
+        """The message only thanks us: it reopens nothing and starts no response clock."""
+        return is_thanks_only(self.reading, text)
+
     def headline(self, current_abuse: str | None) -> dict[str, Any]:
         """The conversation columns this reading sets (abuse only ever goes up)."""
         r = self.reading
@@ -44,6 +49,11 @@ class InboundReading:
         if ABUSE_RANK.get(r.abuse, 0) > ABUSE_RANK.get(current_abuse or "none", 0):
             values["abuse"] = r.abuse
         return values
+
+
+def stored_thanks_only(stored: dict[str, Any] | None, text: str) -> bool:
+    """:meth:`InboundReading.thanks_only` for a reading stored on a message."""
+    return bool(stored) and is_thanks_only(Reading.from_dict(stored or {}), text)
 
 
 def read_inbound(text: str, *, language: str | None) -> InboundReading:

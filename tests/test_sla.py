@@ -32,10 +32,12 @@ FRIDAY_17 = datetime(2026, 12, 4, 17, 0, tzinfo=UTC)  # a Friday
 
 
 def receive(db: Database, text: str = "Where is my parcel?", *, who: str = "maya",
-            channel: str = "email", at: datetime | None = None) -> int:
+            channel: str = "email", at: datetime | None = None,
+            thread: int | None = None) -> int:
     return msg.receive_message(db, actor=SYSTEM, inbound=msg.Inbound(
         channel=channel, customer=CustomerRef(name=who.title(), email=f"{who}@example.org"),
-        text=text, subject=f"{who.title()} asks", received_at=at)).conversation_id
+        text=text, subject=f"{who.title()} asks", received_at=at,
+        conversation_id=thread)).conversation_id
 
 
 def wait(db: Database, cid: int) -> tuple[Any, Any, Any]:
@@ -94,6 +96,43 @@ def test_customer_writing_on_a_pending_conversation_starts_a_wait(
     with db.read() as s:
         assert s.get_one(Conversation, cid).status == "open"
     assert wait(db, cid)[0] == t1
+
+
+def test_a_thank_you_after_our_reply_reopens_nothing_and_starts_no_clock(
+        db: Database, personas: Personas) -> None:
+    cid = receive(db, at=datetime.now(UTC) - timedelta(hours=5))
+    msg.reply(db, actor=personas.bob, conversation_id=cid, text="Refunded today.",
+              status="closed")
+    assert receive(db, "C'est bon, merci !\nMaya", at=datetime.now(UTC), thread=cid) == cid
+    with db.read() as s:
+        c = s.get_one(Conversation, cid)
+        assert (c.status, c.emotion) == ("closed", "gratitude")
+        texts = [m.text for m in s.scalars(
+            select(Message).where(Message.conversation_id == cid).order_by(Message.id))]
+        audit = s.scalars(select(AuditEvent).where(AuditEvent.verb == "message.receive")
+                              .order_by(AuditEvent.id)).all()
+    assert texts[-1].startswith("C'est bon")  # stored and shown all the same
+    assert [a.after for a in audit][-1]["thanks_only"] is True
+    assert wait(db, cid) == (None, None, None)
+    # Thanks with a request is a new wait, and reopens.
+    t2 = datetime.now(UTC)
+    receive(db, "Thanks! Could you also send the invoice?", at=t2, thread=cid)
+    with db.read() as s:
+        assert s.get_one(Conversation, cid).status == "open"
+    assert wait(db, cid)[0] == t2
+
+
+def test_a_thank_you_on_an_open_answered_conversation_starts_no_clock(
+        db: Database, personas: Personas) -> None:
+    cid = receive(db, at=datetime.now(UTC) - timedelta(hours=5))
+    msg.reply(db, actor=personas.bob, conversation_id=cid, text="Sent again just now.")
+    receive(db, "¡Perfecto, muchas gracias!", at=datetime.now(UTC))
+    with db.read() as s:
+        assert s.get_one(Conversation, cid).status == "open"
+    assert wait(db, cid) == (None, None, None)
+    # A new conversation that only thanks us is listed, but not as waiting.
+    other = receive(db, "Thank you so much, all sorted now.", who="sam")
+    assert other != cid and wait(db, other) == (None, None, None)
 
 
 def test_business_hours_push_the_due_time_past_the_weekend(

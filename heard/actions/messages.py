@@ -197,6 +197,9 @@ def receive_in_session(
         text, conversation.language if conversation else customer.language
     )
     opened = conversation is None
+    # "Thanks, that fixed it!" asks for nothing (heard.empathy.thanks): it is stored and
+    # shown, but reopens nothing and starts no response clock.
+    thanks_only = reading.thanks_only(text)
     if conversation is None:
         conversation_id = conn.execute(
             _INSERT_CONVERSATION,
@@ -211,7 +214,7 @@ def receive_in_session(
                 "last_customer_message_at": now,
                 **reading.headline(None),
                 # The customer now waits on us: the SLA clock starts (heard.actions.sla).
-                **wait_values(session, inbound.channel, now),
+                **({} if thanks_only else wait_values(session, inbound.channel, now)),
             },
         ).scalar_one()
         if customer.language is None:
@@ -226,12 +229,13 @@ def receive_in_session(
             "last_activity_at": now,
             **reading.headline(conversation.abuse),
         }
-        if conversation.status != "open":
+        if conversation.status != "open" and not thanks_only:
             # A customer writing again reopens (a threaded reply reopens even a closed
             # conversation: the channel decided it belongs here).
             values.update(status=status_after_customer_message(conversation.status),
                           snoozed_until=None, closed_at=None)
-        if conversation.status != "open" or conversation.waiting_since is None:
+        waits = conversation.status != "open" or conversation.waiting_since is None
+        if waits and not thanks_only:
             # A new wait starts with this message; one already running keeps its clock.
             values.update(wait_values(session, conversation.channel, now))
         conn.execute(_UPDATE_CONVERSATION, values)
@@ -253,8 +257,11 @@ def receive_in_session(
             "review": None,
         },
     ).scalar_one()
+    after: dict[str, Any] = {"message_id": message_id}
+    if thanks_only:
+        after["thanks_only"] = True
     record(session, actor, "conversation.open" if opened else "message.receive",
-           "conversation", conversation_id, after={"message_id": message_id})
+           "conversation", conversation_id, after=after)
     announce(session, "message.new", conversation_id, message_id=message_id, kind="inbound")
     return Received(conversation_id=conversation_id, message_id=message_id, created=True,
                     opened=opened)

@@ -9,6 +9,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from heard.reading import stored_thanks_only
 from heard.web.i18n import gettext
 
 ABUSIVE = frozenset({"insult", "threat", "harassment"})
@@ -65,6 +66,11 @@ def highlight(text: str, reading: dict[str, Any] | None, *, conceal_abuse: bool 
         pos = end
     out.append(str(escape(text[pos:])))
     return Markup("".join(out))
+
+
+def thanks_only(message: Any) -> bool:
+    """An inbound message that only thanks us (it reopened nothing: heard.empathy.thanks)."""
+    return message.kind == "inbound" and stored_thanks_only(message.reading, message.text)
 
 
 def heat(reading: dict[str, Any] | None) -> float:

@@ -279,7 +279,8 @@ def _conversation(request: Request, conversation_id: int, actor: Actor, db: Data
     inbound = [m for m in detail.messages if m.kind == "inbound"]
     ctx: dict[str, Any] = {
         "actor": actor, "d": detail, "c": c, "timeline": timeline, "last_seen": last_seen,
-        "highlight": present.highlight, "file_label": files.label,
+        "highlight": present.highlight, "thanks_only": present.thanks_only,
+        "file_label": files.label,
         "has_file": files.has_content, "previewable": files.previewable,
         "rated": rated, "score_names": SCORES,
     }

@@ -124,3 +124,20 @@ def test_ids_beyond_the_database_range_are_404_not_500(client: Any, db: Database
     token = csrf_of(client.get(f"/conversations/{cid}").text)
     r = client.post(f"/conversations/{cid}/assign", data={"agent": "99999999999999999999", "csrf": token})
     assert r.status_code == 404
+
+
+def test_a_thank_you_is_labelled_in_the_timeline_and_stays_closed(
+        client: Any, db: Database, personas: Personas) -> None:
+    cid = seed(db)
+    msg.reply(db, actor=personas.bob, conversation_id=cid, text="Found it: it ships today.",
+              status="closed")
+    msg.receive_message(db, actor=SYSTEM, inbound=msg.Inbound(
+        channel="email", customer=CustomerRef(name="Maya Ortiz", email="maya@example.org"),
+        text="Thanks, that's perfect!", conversation_id=cid))
+    login(client)
+    page = client.get(f"/conversations/{cid}").text
+    assert page.count("Only thanks: no reply needed") == 1  # the thanks, not the first message
+    assert "Parcel missing" in client.get("/inbox?status=closed").text
+    token = csrf_of(page)
+    client.post("/me/language", data={"ui_language": "es", "next": "/inbox", "csrf": token})
+    assert "Solo agradece: no hace falta responder" in client.get(f"/conversations/{cid}").text
