@@ -67,6 +67,7 @@ class Received:
     message_id: int
     created: bool
     opened: bool = False  # this message started a new conversation
+    thanks_only: bool = False  # it only thanks us: nothing reopened, no wait started
 
 
 def sanitize_html(html: str | None) -> str | None:
@@ -264,7 +265,7 @@ def receive_in_session(
            "conversation", conversation_id, after=after)
     announce(session, "message.new", conversation_id, message_id=message_id, kind="inbound")
     return Received(conversation_id=conversation_id, message_id=message_id, created=True,
-                    opened=opened)
+                    opened=opened, thanks_only=thanks_only)
 
 
 def _threaded(session: Session, conversation_id: int | None) -> Any:

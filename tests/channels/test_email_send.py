@@ -231,6 +231,25 @@ def test_no_acknowledgement_to_robots(db: Database, settings: Settings, smtp_sin
     assert smtp_sink.received == []
 
 
+def test_no_acknowledgement_promising_a_reply_to_a_mere_thank_you(
+    db: Database, settings: Settings, smtp_sink: Any
+) -> None:
+    mailbox_id = create_mailbox(
+        db, actor=SYSTEM, secret_key=settings.secret_key, address=SUPPORT,
+        smtp={"host": "127.0.0.1", "port": smtp_sink.port, "security": "none"}, auto_ack=True,
+    )
+    raw = customer_mail().replace(b"Subject: Broken lamp", b"Subject: Merci").replace(
+        b"The lamp arrived broken. Can I get a new one?", b"Merci beaucoup, tout fonctionne !")
+    result = receive_raw(db, settings, mailbox_id, raw)
+    assert result.outcome == "message" and result.reason == (
+        "no acknowledgement: the message only thanks us")
+    Worker(db, settings, sweep_inbound=False).run_once()
+    assert smtp_sink.received == []
+    with db.read() as session:
+        conversation = session.get_one(Conversation, result.conversation_id)
+        assert conversation.status == "open" and conversation.waiting_since is None
+
+
 # --- the satisfaction rating link in a closing reply --------------------------------------
 
 PUBLIC = "https://help.shop.example"

@@ -561,7 +561,9 @@ def _ingest_in_session(
         reader=_reader(prepared),
     )
     reason = None
-    if received.opened and mailbox.auto_ack:
+    if received.opened and received.thanks_only:
+        reason = "no acknowledgement: the message only thanks us"
+    elif received.opened and mailbox.auto_ack:
         full = session.get(Mailbox, mailbox.id)
         assert full is not None  # read in this transaction
         reason = _maybe_acknowledge(session, settings, full, email, sender, received)
