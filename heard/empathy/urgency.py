@@ -4,7 +4,9 @@ Each reason adds its weight once (combined as independent evidence, so the score
 below 1): money at stake, business loss, a deadline, an outage, repeated contact (said in
 the text, or two earlier customer messages in ``history``), "still not fixed". Shouting
 (ALL CAPS) and repeated exclamation marks raise it a little. An "again" inside a
-``no_repeat`` phrase ("works again", "thanks again") is not a repeated contact.
+``no_repeat`` phrase ("works again", "thanks again") is not a repeated contact, and money
+just thanked for ("thanks for the refund", "merci pour le remboursement", "gracias por el
+reembolso": gratitude at most three words before) is not money at stake.
 """
 
 from __future__ import annotations
@@ -21,11 +23,18 @@ REASONS = {
 }
 
 
+def _thanked_for(ctx: Context, i: int) -> bool:
+    """ "Thanks for the refund": the money came, it is not at stake."""
+    return ctx.near("gratitude", i, 3) and not ctx.negated(i)
+
+
 def _cues(ctx: Context, name: str) -> bool:
     hits = ctx.labelled(name)
     if name == "repeated_contact":
         # "works again", "thanks again", "funciona de nuevo" say nothing about contacting us.
         hits = [h for h in hits if "no_repeat" not in ctx.covering[h.first]]
+    elif name == "money":
+        hits = [h for h in hits if not _thanked_for(ctx, h.first)]
     return bool(hits)
 
 

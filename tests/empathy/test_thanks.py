@@ -20,6 +20,8 @@ ONLY_THANKS = [
     ("Super merci, c'est réglé !", "fr"),
     ("¡Muchas gracias, ya funciona!", "es"),
     ("¡Perfecto, muchas gracias por la ayuda!", "es"),
+    ("Thanks for the refund!", "en"),  # money thanked for is not money at stake
+    ("Merci pour le remboursement, c'est parfait.", "fr"),
 ]
 
 NOT_ONLY_THANKS = [
