@@ -2,9 +2,12 @@
 
 Weights live in ``model/emotion-<lang>.bin`` (zlib-compressed; see ``scripts/train_empathy.py``
 for how they are made, and ``docs/empathy.md`` for their size and scores). Layout after
-decompression: ``b"HEM1"``, then ``K`` and ``B`` as little-endian uint32, ``K`` float32
-scales, then ``B*K`` int16 weights, bucket-major. Inference is pure Python: a word's summed
-weights are cached, so a typical message costs a few dictionary look-ups per word.
+decompression: ``b"HEM2"``, then ``K`` and ``B`` as little-endian uint32, ``K`` float32
+scales, ``K`` float32 per-class offsets (added to the logits before the temperature; fitted
+by cross-validation on the training split), then ``B*K`` int16 weights, bucket-major. The
+first format, ``b"HEM1"``, has no offsets and is still read (offsets 0). Inference is pure
+Python: a word's summed weights are cached, so a typical message costs a few dictionary
+look-ups per word.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from heard.empathy.features import message_features, word_features
 from heard.empathy.text import Token
 
 CLASSES = ("anger", "fear", "joy", "sadness", "neutral")
-MAGIC = b"HEM1"
+MAGIC = b"HEM2"  # written by scripts/train_empathy.py
+MAGIC_V1 = b"HEM1"  # no per-class offsets; still read
 _WORD_CACHE_LIMIT = 50_000
 
 
@@ -30,14 +34,19 @@ class EmotionModel:
 
     def __init__(self, blob: bytes) -> None:
         raw = zlib.decompress(blob)
-        if raw[:4] != MAGIC:
+        if raw[:4] not in (MAGIC, MAGIC_V1):
             raise ValueError("not a heard emotion model")
         k, buckets = struct.unpack_from("<II", raw, 4)
         if k != len(CLASSES):
             raise ValueError(f"model has {k} classes, expected {len(CLASSES)}")
         self.scales = struct.unpack_from(f"<{k}f", raw, 12)
+        start = 12 + 4 * k
+        self.offsets: tuple[float, ...] = (0.0,) * k
+        if raw[:4] == MAGIC:
+            self.offsets = struct.unpack_from(f"<{k}f", raw, start)
+            start += 4 * k
         weights = array("h")
-        weights.frombytes(raw[12 + 4 * k :])
+        weights.frombytes(raw[start:])
         if sys.byteorder == "big":
             weights.byteswap()
         if len(weights) != k * buckets:
@@ -73,7 +82,10 @@ class EmotionModel:
             vec = self._word(tok.norm)
             for i in range(self.k):
                 sums[i] += vec[i]
-        logits = [s * scale / temperature for s, scale in zip(sums, self.scales, strict=True)]
+        logits = [
+            (s * scale + offset) / temperature
+            for s, scale, offset in zip(sums, self.scales, self.offsets, strict=True)
+        ]
         top = max(logits)
         exps = [math.exp(x - top) for x in logits]
         total = sum(exps)
