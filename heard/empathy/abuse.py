@@ -14,12 +14,19 @@ Rules (all three languages; the words are in ``lexicons/*.tsv``):
 Negated ("I'm not calling you an idiot", "je ne vous insulte pas") and quoted or
 reported abuse ("he called me an idiot") is not abuse. The strongest kind wins:
 threat > harassment > insult > swearing.
+
+Where a language has an abuse model (``abuse_model.py``; Spanish today), it may then raise
+the rules' verdict when it is confident (``combine``): it learnt the shape of abuse from
+labelled examples, so it catches templates no rule was written for.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
+from heard.empathy.abuse_model import Verdict, abuse_model
 from heard.empathy.context import NEGATION_WINDOW, Context
 from heard.empathy.lexicon import Hit
 
@@ -113,8 +120,8 @@ def _threat(ctx: Context, hit: Hit) -> bool:
     return ctx.language in ("fr", "es") and ctx.near("second", i, 1)
 
 
-def classify(ctx: Context) -> tuple[str, list[tuple[int, int, str]]]:
-    """``(kind, spans)``: the strongest abuse in the message and every abusive span."""
+def rules(ctx: Context) -> tuple[str, list[tuple[int, int, str]]]:
+    """``(kind, spans)`` from the rules alone: the strongest abuse and every abusive span."""
     found: list[tuple[int, int, str]] = []
 
     def keep(hit: Hit, kind: str, negation_window: int = NEGATION_WINDOW) -> None:
@@ -172,3 +179,83 @@ def classify(ctx: Context) -> tuple[str, list[tuple[int, int, str]]]:
         return "none", []
     kind = max((k for _, _, k in found), key=RANK.index)
     return kind, sorted(set(found))
+
+
+# The abuse models (``abuse_model.py``): how sure a model must be to raise the rules'
+# verdict. Chosen by cross-validation within the training data, grouped by HateCheck
+# template family / MLMA tweet (``python scripts/train_abuse.py --cv``).
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    targeted: float = 0.8  # p(targeted) + p(threat): a clean message becomes an insult
+    threat: float = 0.95  # p(threat): any verdict below a threat becomes one
+
+
+THRESHOLDS = Thresholds()
+_TARGETS = ("second", "second_poss", "person", "group")
+
+
+def _model_spans(
+    ctx: Context, verdict: Verdict, label: str, kind: str
+) -> list[tuple[int, int, str]]:
+    """The words that pushed the model hardest towards ``label``, as spans of ``kind``;
+    none when they are quoted or reported (the rules' checks hold for the model too)."""
+    spans = []
+    for i in verdict.evidence(label):
+        if ctx.reported(i):
+            return []
+        tok = ctx.tokens[i]
+        spans.append((tok.start, tok.end, kind))
+    return spans
+
+
+def combine(
+    ctx: Context,
+    kind: str,
+    found: list[tuple[int, int, str]],
+    predict: Callable[[Context], Verdict],
+    limits: Thresholds = THRESHOLDS,
+) -> tuple[str, list[tuple[int, int, str]]]:
+    """The rules' ``(kind, found)`` raised by the model's verdict where it is confident.
+
+    Any verdict becomes a threat when the model is confident of that; a message the rules
+    find clean or mere swearing becomes an insult (harassment when it names an identity
+    group) when the model is confident it is abuse and the message names someone to aim at
+    (second person, a person, a group). The model never lowers the rules' verdict, and is
+    not asked when the message quotes (counter-speech quotes the hate it answers). Its
+    spans are the words that weighed most towards its class; it raises nothing when those
+    are reported speech. It never makes swearing: trained on a few dozen examples, it read
+    "es un modo de decir" as swearing.
+    """
+    if kind == "threat" or not ctx.tokens or any(tok.quoted for tok in ctx.tokens):
+        return kind, found
+    verdict = predict(ctx)
+    p = verdict.probs
+    raised: list[tuple[int, int, str]] = []
+    if p["threat"] >= limits.threat:
+        raised = _model_spans(ctx, verdict, "threat", "threat")
+    elif (
+        kind in ("none", "swearing")
+        and p["targeted"] + p["threat"] >= limits.targeted
+        and any(ctx.by_label.get(label) for label in _TARGETS)
+    ):
+        named = "harassment" if ctx.labelled("group") else "insult"
+        raised = _model_spans(ctx, verdict, "targeted", named)
+    if not raised:
+        return kind, found
+    new_kind = max((k for _, _, k in raised), key=RANK.index)
+    if RANK.index(new_kind) <= RANK.index(kind):
+        return kind, found
+    return new_kind, sorted(set(found + raised))
+
+
+def classify(ctx: Context) -> tuple[str, list[tuple[int, int, str]]]:
+    """``(kind, spans)``: the strongest abuse in the message and every abusive span.
+
+    The rules decide first; where the language has an abuse model, ``combine`` may raise
+    their verdict.
+    """
+    kind, found = rules(ctx)
+    model = abuse_model(ctx.language)
+    if model is None:
+        return kind, found
+    return combine(ctx, kind, found, model.predict)

@@ -26,7 +26,27 @@ _REPAIR_CACHE_LIMIT = 50_000  # letters in the lexicon word; shorter words have 
 _GLUE = {
     "en": ("a", "an", "the", "you", "to", "of", "me", "and", "u"),
     "fr": ("a", "de", "des", "le", "la", "les", "un", "une", "te", "me", "et", "en"),
-    "es": ("a", "al", "de", "del", "la", "las", "los", "el", "me", "te", "se", "y", "que", "en"),
+    "es": (
+        *("a", "al", "de", "del", "la", "las", "los", "el", "me", "te", "se", "y", "que", "en"),
+        *("todos", "todas"),
+    ),
+}
+# Function words glued *before* an abuse word of five letters or more ("uncholo",
+# "tanasquerosos"; "le" + "cons" would read "leçons"). Not in English, where "the" + "rapist"
+# would read "therapist".
+_LEAD = {
+    "fr": (
+        *("un", "une", "le", "la", "les", "de", "des", "du", "ce", "cet", "cette", "ces"),
+        *("sale", "sales", "tous", "toutes", "ta", "ton", "tes", "tu", "es", "est", "sont"),
+        *("espece", "trop", "tres", "gros", "grosse", "bande"),
+    ),
+    "es": (
+        *("un", "una", "unos", "unas", "el", "la", "los", "las", "de", "del", "al", "y"),
+        *("este", "esta", "estos", "estas", "ese", "esa", "esos", "esas", "tan", "muy", "mas"),
+        *("todos", "todas", "tu", "tus", "su", "sus", "eres", "sois", "son", "es", "que"),
+        *("demasiados", "demasiadas", "puto", "puta", "putos", "putas", "pinche", "maldito"),
+        *("maldita", "malditos", "malditas"),
+    ),
 }
 
 Pattern = tuple[str, ...]
@@ -50,6 +70,7 @@ class Lexicon:
     typos: dict[str, str]  # misspelling -> lexicon word (one letter dropped or swapped)
     real: frozenset[str]  # true words never read as typos or glued words
     glue: tuple[str, ...]
+    lead: tuple[str, ...]
     # word -> its usable repairs; words repeat, so each is worked out once (bounded)
     repairs: dict[str, tuple[tuple[str, str], ...]]
 
@@ -65,6 +86,24 @@ def _typos(word: str) -> set[str]:
     )
     out.discard(word)
     return out
+
+
+# Spanish violent verbs are listed by infinitive ("cortar*" also matches "cortarles",
+# "cortaré"); these endings add the forms that do not begin with it: "cortamos",
+# "cortemos", "que los corten", "los muelan", "partamos".
+_ES_ENDINGS = {
+    "ar": ("amos", "emos", "en"),
+    "er": ("emos", "amos", "an"),
+    "ir": ("imos", "amos", "an"),
+}
+
+
+def _conjugated(language: str, label: str, pattern: Pattern) -> list[Pattern]:
+    head = pattern[0]
+    if language != "es" or label != "threat_verb" or not head.endswith("r*") or len(head) < 6:
+        return []
+    stem, ending = head[:-3], head[-3:-1]
+    return [(stem + end, *pattern[1:]) for end in _ES_ENDINGS.get(ending, ())]
 
 
 def _word_matches(pattern: str, word: str) -> bool:
@@ -92,6 +131,8 @@ def load(language: str) -> Lexicon:
             real.add(phrase)
             continue
         pattern = tuple(phrase.split())
+        for variant in _conjugated(language, label, pattern):
+            exact.setdefault(variant[0], []).append((variant, label))
         head = pattern[0]
         if label in _FUZZY and len(pattern) == 1 and len(head.rstrip("*")) >= _FUZZY_MIN:
             fuzzy_heads.add(head)
@@ -114,6 +155,7 @@ def load(language: str) -> Lexicon:
         typos,
         frozenset(real),
         _GLUE.get(language, ()),
+        _LEAD.get(language, ()),
         {},
     )
 
@@ -143,6 +185,10 @@ def _repaired(lexicon: Lexicon, word: str) -> list[tuple[str, str]]:
         stem = word[: -len(glue)]
         if word.endswith(glue) and len(stem) >= 4 and stem not in lexicon.real:
             out.append((stem, glue))
+    for lead in lexicon.lead:
+        stem = word[len(lead) :]
+        if word.startswith(lead) and len(stem) >= _FUZZY_MIN and stem not in lexicon.real:
+            out.append((stem, ""))  # exact word only: a typo as well is too loose
     return out
 
 

@@ -7,10 +7,13 @@ HateCheck), so ``scripts/train_empathy.py`` and this evaluation agree on what is
 - emotions: XED (EN annotated, FR/ES projections, neutral lines and their FR/ES
   translations) hashed 70% train / 10% dev / 20% test; GoEmotions (EN, Ekman labels) by its
   own train/dev/test files. Only ``test`` is reported.
-- abuse: Multilingual HateCheck ES and MLMA FR/EN are never trained on; half of each (by
-  template / text hash) was used while writing the rules ("dev"), the other half is reported.
+- abuse: Multilingual HateCheck ES and MLMA FR/EN are split in half (by template family /
+  tweet hash). The "dev" half was used while writing the rules and is now also the training
+  data of the abuse models (``scripts/train_abuse.py``, ``abuse_training_examples``); the
+  "test" half is never trained on or looked at, and is the one reported.
 - false positives: banking77 ``test.csv`` and the customer turns of ibm-twitter-customer-care
-  ``test.json`` (banking77 train and IBM dev were the dev side).
+  ``test.json`` (banking77 train and IBM dev were the dev side, and are negatives in the
+  abuse models' training data).
 """
 
 from __future__ import annotations
@@ -136,6 +139,11 @@ def hatecheck_cases(split: str) -> list[tuple[str, str, str]]:
     ("you are scum", not hateful for lack of a protected group) counts as an insult here, and
     ``target_group_nh`` (insults at non-protected groups) is left out.
     """
+    return [(text, func, gold) for text, func, gold, _ in _hatecheck(split)]
+
+
+def _hatecheck(split: str) -> list[tuple[str, str, str, str]]:
+    """``(text, functionality, gold, template family)`` of one half (see ``hatecheck_cases``)."""
     path = _corpora() / "multilingual-hatecheck-es/hatecheck_cases_final_spanish.csv"
     with path.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
@@ -168,7 +176,7 @@ def hatecheck_cases(split: str) -> list[tuple[str, str, str]]:
             continue  # insults at non-protected groups ("firefighters"): no clear gold
         else:
             gold = "none"
-        out.append((row["test_case"], func, gold))
+        out.append((row["test_case"], func, gold, "templ" + family(row)))
     return out
 
 
@@ -198,6 +206,28 @@ def ordinary_messages(split: str = "test") -> list[tuple[str, str]]:
         for turn in dialog["dialogContent"]:
             if "agent" not in turn and turn.get("message"):
                 out.append((turn["message"], "ibm-twitter-customer-care"))
+    return out
+
+
+def abuse_training_examples(language: str) -> list[tuple[str, str, str, str]]:
+    """``(text, label, group, source)``: training data of the abuse model of ``language``.
+
+    Only the *dev* halves of the abuse corpora (never ``test``): Spanish HateCheck dev
+    families (``es``; gold as in ``hatecheck_cases``, label ``none``, ``swearing``,
+    ``targeted`` or ``threat``) or MLMA dev tweets (``fr``/``en``: ``targeted`` when hostile
+    and aimed at an individual, ``hostile_group`` when hostile otherwise, ``none`` when
+    normal). ``group`` keeps a HateCheck template family, or one tweet, together in
+    cross-validation. Ordinary negatives (``none``, group = text) are added by the training
+    script: banking77 train, IBM dev customer turns and XED train lines.
+    """
+    out: list[tuple[str, str, str, str]] = []
+    if language == "es":
+        for text, _, gold, family in _hatecheck("dev"):
+            out.append((text, gold, family, "hatecheck"))
+    else:
+        for text, hostile, indiv in mlma_tweets(language, "dev"):
+            label = ("targeted" if indiv else "hostile_group") if hostile else "none"
+            out.append((text, label, "tweet " + text, "mlma"))
     return out
 
 

@@ -1,0 +1,177 @@
+"""The packaged abuse models: a linear softmax classifier over hashed features, FR and ES.
+
+The rules in ``abuse.py`` know the words and turns of phrase in the lexicons; these models
+learn the *shape* of abuse at a person from labelled examples, so they also catch
+templates the rules were never written for ("deberían encerrarlos a todos", "il faut les
+virer tous"). ``abuse.py`` combines the two (see its docstring); the models never decide
+alone against the rules' negation, quotation and counter-speech checks.
+
+Classes: ``none``, ``swearing``, ``targeted`` (insult or harassment at a person or group)
+and ``threat``. Features: each normalised word (identity-group words of the lexicon are
+replaced by one token, ``<g>``, so the model learns the structure of hate, not the names of
+groups) with its character 3/4-grams, word pairs, and the closed-class lexicon labels that
+mark who is spoken to or about (second person, group, intent, negation, report ...), the
+feeling words and the lexicon's abuse lists, and the order in which those labels occur.
+
+Weights live in ``model/abuse-<lang>.bin`` (zlib-compressed; made by
+``scripts/train_abuse.py`` from the *dev* halves of the abuse corpora and ordinary support
+messages). Layout after decompression: ``b"HAB1"``, then ``K`` and ``B`` as little-endian
+uint32, ``K`` float32 scales, then ``B*K`` int16 weights, bucket-major. Inference is pure
+Python with a per-word cache, like the emotion model.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+import sys
+import threading
+import zlib
+from array import array
+from dataclasses import dataclass
+from importlib import resources
+from itertools import pairwise
+
+from heard.empathy.context import Context
+from heard.empathy.features import BUCKETS, word_features
+
+CLASSES = ("none", "swearing", "targeted", "threat")
+MAGIC = b"HAB1"
+GROUP_TOKEN = "<g>"
+_MASK = BUCKETS - 1
+_WORD_CACHE_LIMIT = 50_000
+# Closed-class lexicon labels: who is spoken to or about, and how (not abuse words).
+STRUCTURE = ("second", "second_poss", "person", "group", "intent", "negation", "report", "self")
+# Abuse word lists: a lexicon word is a strong hint the model may use.
+LEXICAL = (
+    *("swear", "insult_noun", "insult_adj", "insult_phrase", "derog", "harass"),
+    *("threat_verb", "threat_phrase"),
+)
+# Emotion and intensity words: hate is said with feeling, praise with warmth.
+FEELING = ("anger", "frustration", "sadness", "anxiety", "gratitude", "intensifier", "confusion")
+USE_LEXICAL = True  # chosen by cross-validation in scripts/train_abuse.py
+# A slur listed as a group word is still a slur: it is masked only when no abuse list has it.
+_NOT_MASKED = frozenset({"insult_noun", "insult_adj", "derog", "swear", "harass"})
+
+
+def _h(feature: str) -> int:
+    return zlib.crc32(feature.encode("utf-8")) & _MASK
+
+
+def model_words(ctx: Context) -> list[str]:
+    """The message's normalised words, identity-group words replaced by ``GROUP_TOKEN``."""
+    words = [t.norm for t in ctx.tokens]
+    for i, labels in enumerate(ctx.covering):
+        if "group" in labels and not labels & _NOT_MASKED:
+            words[i] = GROUP_TOKEN
+    return words
+
+
+def other_features(ctx: Context, words: list[str], lexical: bool = USE_LEXICAL) -> list[int]:
+    """Buckets that are not one word's: word pairs, lexicon labels, a few flags."""
+    other = [_h("ab " + a + " " + b) for a, b in pairwise(words)]
+    other.append(_h("abias"))
+    labels = STRUCTURE + FEELING + LEXICAL if lexical else STRUCTURE + FEELING
+    for label in labels:
+        if ctx.by_label.get(label):
+            other.append(_h("alab " + label))
+    # The order of those labels: "group ... derog", "negation ... threat_verb".
+    seq = [h.label for h in ctx.hits if h.label in labels]
+    other.extend(_h("aseq " + a + " " + b) for a, b in pairwise(seq))
+    if "?" in ctx.text:
+        other.append(_h("aflag question"))
+    if any(t.quoted for t in ctx.tokens):
+        other.append(_h("aflag quoted"))
+    other.append(_h("alen " + str(min(len(words) // 4, 8))))
+    return other
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The model's probabilities and, per class, the words that pushed most towards it."""
+
+    probs: dict[str, float]
+    # per token: its weight towards each class minus its weight towards "none"
+    margins: list[tuple[float, ...]]
+
+    def evidence(self, label: str, top: int = 2) -> list[int]:
+        """Indices of the (at most ``top``) tokens that pushed hardest towards ``label``."""
+        c = CLASSES.index(label)
+        ranked = sorted(
+            (i for i, m in enumerate(self.margins) if m[c] > 0),
+            key=lambda i: (-self.margins[i][c], i),
+        )
+        return sorted(ranked[:top])
+
+
+class AbuseModel:
+    """One language's weights; ``predict`` returns a ``Verdict``."""
+
+    def __init__(self, blob: bytes) -> None:
+        raw = zlib.decompress(blob)
+        if raw[:4] != MAGIC:
+            raise ValueError("not a heard abuse model")
+        k, buckets = struct.unpack_from("<II", raw, 4)
+        if k != len(CLASSES) or buckets != BUCKETS:
+            raise ValueError(f"model has {k} classes and {buckets} buckets")
+        self.scales = struct.unpack_from(f"<{k}f", raw, 12)
+        weights = array("h")
+        weights.frombytes(raw[12 + 4 * k :])
+        if sys.byteorder == "big":
+            weights.byteswap()
+        if len(weights) != k * buckets:
+            raise ValueError("truncated abuse model")
+        self.weights = weights
+        self._words: dict[str, tuple[int, int, int, int]] = {}
+
+    def _sum(self, buckets: tuple[int, ...] | list[int]) -> tuple[int, int, int, int]:
+        w = self.weights
+        a = b = c = d = 0
+        for bucket in buckets:
+            base = bucket * 4
+            a += w[base]
+            b += w[base + 1]
+            c += w[base + 2]
+            d += w[base + 3]
+        return a, b, c, d
+
+    def _word(self, word: str) -> tuple[int, int, int, int]:
+        cached = self._words.get(word)
+        if cached is None:
+            cached = self._sum(word_features(word))
+            if len(self._words) < _WORD_CACHE_LIMIT:
+                self._words[word] = cached
+        return cached
+
+    def predict(self, ctx: Context) -> Verdict:
+        words = model_words(ctx)
+        sums = list(self._sum(other_features(ctx, words)))
+        scales = self.scales
+        margins = []
+        for word in words:
+            vec = self._word(word)
+            for i in range(4):
+                sums[i] += vec[i]
+            none = vec[0] * scales[0]
+            margins.append(tuple(vec[i] * scales[i] - none for i in range(4)))
+        logits = [s * scale for s, scale in zip(sums, scales, strict=True)]
+        top = max(logits)
+        exps = [math.exp(x - top) for x in logits]
+        total = sum(exps)
+        probs = {name: e / total for name, e in zip(CLASSES, exps, strict=True)}
+        return Verdict(probs, margins)
+
+
+_lock = threading.Lock()
+_models: dict[str, AbuseModel | None] = {}
+
+
+def abuse_model(language: str) -> AbuseModel | None:
+    """The shipped abuse model for ``language`` (loaded once), or None if none ships."""
+    if language in _models:
+        return _models[language]
+    with _lock:
+        if language not in _models:
+            path = resources.files("heard.empathy").joinpath(f"model/abuse-{language}.bin")
+            _models[language] = AbuseModel(path.read_bytes()) if path.is_file() else None
+    return _models[language]
