@@ -60,6 +60,9 @@ SEED = 20261201
 # taught the French model that every tweet naming a group is abuse (cross-validated
 # recall at precision 0.85 on individuals vs normal tweets: 0.02, against 0.35 without).
 HOSTILE_GROUP = "drop"
+# Each HateCheck example also trains once misspelt (``perturbed``): in cross-validation,
+# threat precision 0.858 -> 0.887 and abuse at a person 0.913 / 0.775 -> 0.915 / 0.784.
+AUGMENT = True
 CORPUS_WEIGHT = 3.0  # a labelled abuse-corpus example counts this many ordinary negatives
 
 
@@ -75,6 +78,39 @@ class Data:
     indices: np.ndarray
 
 
+_LEET = str.maketrans({"a": "4", "e": "3", "i": "1", "o": "0", "s": "5"})
+
+
+def perturbed(text: str) -> str:
+    """``text`` misspelt once, the way HateCheck's spelling variants are: a letter dropped,
+    two swapped, digits for letters, letters spaced out, or two words glued together. The
+    choice is made by a hash of the text, so the training set is the same on every run."""
+    digest = hashlib.sha1(text.encode("utf-8")).digest()
+    words = text.split(" ")
+    long = [k for k, w in enumerate(words) if sum(ch.isalpha() for ch in w) >= 4]
+    if not long:
+        return text
+    k = long[digest[1] % len(long)]
+    word = words[k]
+    j = 1 + digest[2] % max(len(word) - 2, 1)
+    kind = digest[0] % 5
+    if kind == 0:
+        words[k] = word[:j] + word[j + 1 :]
+    elif kind == 1:
+        words[k] = word[:j] + word[j + 1 : j + 2] + word[j] + word[j + 2 :]
+    elif kind == 2:
+        spots = [m for m, ch in enumerate(word) if ch in "aeios"] or [j]
+        m = spots[digest[3] % len(spots)]
+        words[k] = word[:m] + word[m].translate(_LEET) + word[m + 1 :]
+    elif kind == 3:
+        words[k] = " ".join(word)
+    elif k + 1 < len(words):
+        words[k : k + 2] = [words[k] + words[k + 1]]
+    elif k > 0:
+        words[k - 1 : k + 1] = [words[k - 1] + words[k]]
+    return " ".join(words)
+
+
 def examples(language: str, hostile_group: str = HOSTILE_GROUP) -> list[tuple[str, str, str, str]]:
     """``(text, label, group, source)``; ``source`` of MLMA hostile-group tweets is marked."""
     out = []
@@ -84,6 +120,8 @@ def examples(language: str, hostile_group: str = HOSTILE_GROUP) -> list[tuple[st
                 continue
             label, source = hostile_group, source + " hostile_group"
         out.append((text, label, group, source))
+        if AUGMENT and source == "hatecheck":
+            out.append((perturbed(text), label, group, "augmented"))
     lexicon = load(language)
     for ex in emotion_examples(language, "train"):
         kind, _ = abuse.rules(Context.build(ex.text, lexicon))
@@ -135,7 +173,7 @@ def fit(
     k = len(CLASSES)
     counts = np.bincount(labels[rows], minlength=k).astype(np.float64)
     class_weight = len(rows) / (k * np.maximum(counts, 1.0))
-    corpus = np.asarray([s in ("hatecheck", "mlma") for s in data.sources])
+    corpus = np.asarray([s in ("hatecheck", "mlma", "augmented") for s in data.sources])
     sample_weight = (class_weight[labels] * np.where(corpus, corpus_weight, 1.0)).astype(np.float32)
     sample_weight *= len(rows) / sample_weight[rows].sum()
     indptr, indices = data.indptr, data.indices
@@ -221,7 +259,9 @@ def _pr(pairs: list[tuple[bool, bool]]) -> str:
 def _scores(language: str, data: Data, kinds: list[str]) -> str:
     targeted = ("insult", "harassment", "threat")
     corpus = [i for i, s in enumerate(data.sources) if s in ("hatecheck", "mlma")]
-    ordinary = [i for i, s in enumerate(data.sources) if s not in ("hatecheck", "mlma", "xed")]
+    ordinary = [
+        i for i, s in enumerate(data.sources) if s in ("banking77", "ibm-twitter-customer-care")
+    ]
     xed = [i for i, s in enumerate(data.sources) if s == "xed"]
     out = []
     if language == "es":

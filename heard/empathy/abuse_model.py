@@ -50,6 +50,7 @@ LEXICAL = (
 # Emotion and intensity words: hate is said with feeling, praise with warmth.
 FEELING = ("anger", "frustration", "sadness", "anxiety", "gratitude", "intensifier", "confusion")
 USE_LEXICAL = True  # chosen by cross-validation in scripts/train_abuse.py
+NEGATION_SCOPE = 4  # words after a negation that also get a negated feature (0: none)
 # A slur listed as a group word is still a slur: it is masked only when no abuse list has it.
 _NOT_MASKED = frozenset({"insult_noun", "insult_adj", "derog", "swear", "harass"})
 
@@ -78,6 +79,13 @@ def other_features(ctx: Context, words: list[str], lexical: bool = USE_LEXICAL) 
     # The order of those labels: "group ... derog", "negation ... threat_verb".
     seq = [h.label for h in ctx.hits if h.label in labels]
     other.extend(_h("aseq " + a + " " + b) for a, b in pairwise(seq))
+    if NEGATION_SCOPE:
+        # Words in the scope of a negation read differently: "no <g> odio" is not "odio".
+        for hit in ctx.labelled("negation"):
+            last = min(hit.last + NEGATION_SCOPE, len(words) - 1)
+            for k in range(hit.last + 1, last + 1):
+                if ctx.same_clause(hit.last, k):
+                    other.append(_h("aneg " + words[k]))
     if "?" in ctx.text:
         other.append(_h("aflag question"))
     if any(t.quoted for t in ctx.tokens):
