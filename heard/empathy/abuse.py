@@ -26,7 +26,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from heard.empathy.abuse_model import Verdict, abuse_model
+from heard.empathy.abuse_model import LEXICAL, Verdict, abuse_model
 from heard.empathy.context import NEGATION_WINDOW, Context
 from heard.empathy.lexicon import Hit
 
@@ -192,6 +192,7 @@ class Thresholds:
 
 THRESHOLDS = Thresholds()
 _TARGETS = ("second", "second_poss", "person", "group")
+_HOSTILE = (*LEXICAL, "anger", "frustration")
 
 
 def _model_spans(
@@ -228,6 +229,8 @@ def combine(
     """
     if kind == "threat" or not ctx.tokens or any(tok.quoted for tok in ctx.tokens):
         return kind, found
+    if ctx.labelled("gratitude") and not any(ctx.labelled(label) for label in _HOSTILE):
+        return kind, found  # praise with no hostile word: "me encantan los ..."
     verdict = predict(ctx)
     p = verdict.probs
     raised: list[tuple[int, int, str]] = []

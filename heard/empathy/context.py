@@ -65,7 +65,15 @@ class Context:
         )
 
     def negated(self, i: int, window: int = NEGATION_WINDOW) -> bool:
-        return self.near("negation", i, window)
+        """A negation ends within ``window`` words before ``i``, in the same clause; one
+        inside an idiom that negates nothing ("no puedo creer este ...", "there's nothing
+        worse than ...": the lexicons' ``not_negation`` lines) does not count."""
+        return any(
+            i - window <= hit.last < i
+            and self.same_clause(hit.last, i)
+            and "not_negation" not in self.covering[hit.last]
+            for hit in self.labelled("negation")
+        )
 
     def reported(self, i: int) -> bool:
         """Quoted or reported speech: '"idiot" he said', 'he called me an idiot'."""

@@ -22,6 +22,7 @@ _FUZZY = frozenset(
     {"swear", "insult_noun", "insult_adj", "threat_verb", "derog", "group", "harass"}
 )
 _FUZZY_MIN = 5
+_STEM_TYPO_MIN = 7
 _REPAIR_CACHE_LIMIT = 50_000  # letters in the lexicon word; shorter words have too many neighbours
 _GLUE = {
     "en": ("a", "an", "the", "you", "to", "of", "me", "and", "u"),
@@ -68,6 +69,8 @@ class Lexicon:
     prefix: dict[str, tuple[tuple[Pattern, str], ...]]
     maskable: tuple[tuple[str, str, bool], ...]  # (word, label, is prefix) for "f*ck" matches
     typos: dict[str, str]  # misspelling -> lexicon word (one letter dropped or swapped)
+    # misspelt beginning -> the beginning of a prefix entry ("tortruar" -> "torturar")
+    stem_typos: dict[str, str]
     real: frozenset[str]  # true words never read as typos or glued words
     glue: tuple[str, ...]
     lead: tuple[str, ...]
@@ -143,16 +146,23 @@ def load(language: str) -> Lexicon:
         if label in _MASKABLE and len(pattern) == 1:
             maskable.append((head.rstrip("*"), label, head.endswith("*")))
     typos: dict[str, str] = {}
+    stem_typos: dict[str, str] = {}
     for head in sorted(fuzzy_heads):
         for typo in sorted(_typos(head.rstrip("*"))):
             if typo not in exact and typo not in real:
                 typos.setdefault(typo, head.rstrip("*"))
+                # Beginnings of seven letters or more, first letter kept: "chant" (from
+                # "chiant*") would begin "chantier", "cuchill" (from "acuchill*") "cuchillo".
+                stem = head.rstrip("*")
+                if head.endswith("*") and len(stem) >= _STEM_TYPO_MIN and typo[0] == stem[0]:
+                    stem_typos.setdefault(typo, stem)
     return Lexicon(
         language,
         {k: tuple(v) for k, v in exact.items()},
         {k: tuple(v) for k, v in prefix.items()},
         tuple(maskable),
         typos,
+        stem_typos,
         frozenset(real),
         _GLUE.get(language, ()),
         _LEAD.get(language, ()),
@@ -180,6 +190,12 @@ def _repaired(lexicon: Lexicon, word: str) -> list[tuple[str, str]]:
     fixed = lexicon.typos.get(word)
     if fixed is not None:
         return [(fixed, "")]
+    # A misspelt beginning of a prefix entry, then any ending: "tortruaremos" for
+    # "torturar*", "desprciables" for "despreciable*".
+    for cut in range(len(word) - 1, _FUZZY_MIN - 1, -1):
+        stem = lexicon.stem_typos.get(word[:cut])
+        if stem is not None:
+            return [(stem + word[cut:], "")]
     out = []
     for glue in lexicon.glue:
         stem = word[: -len(glue)]
