@@ -191,7 +191,9 @@ class Thresholds:
 
 
 THRESHOLDS = Thresholds()
-_TARGETS = ("second", "second_poss", "person", "group")
+# Someone to aim at: spoken to, a person, a group, or named by an insulting word ("típico
+# de un <slur>"). CV: at a person 0.932 / 0.815 -> 0.931 / 0.829 with the insulting words.
+_TARGETS = (*("second", "second_poss", "person", "group"), *("insult_noun", "insult_adj", "derog"))
 _HOSTILE = (*LEXICAL, "anger", "frustration")
 
 
@@ -221,11 +223,12 @@ def combine(
     Any verdict becomes a threat when the model is confident of that; a message the rules
     find clean or mere swearing becomes an insult (harassment when it names an identity
     group) when the model is confident it is abuse and the message names someone to aim at
-    (second person, a person, a group). The model never lowers the rules' verdict, and is
-    not asked when the message quotes (counter-speech quotes the hate it answers). Its
-    spans are the words that weighed most towards its class; it raises nothing when those
-    are reported speech. It never makes swearing: trained on a few dozen examples, it read
-    "es un modo de decir" as swearing.
+    (second person, a person, a group, an insulting word). The model never lowers the
+    rules' verdict, and is not asked when the message quotes (counter-speech quotes the
+    hate it answers) or praises with no hostile word. Its spans are the words that weighed
+    most towards its class; it raises nothing when those are reported speech. It never
+    makes swearing: trained on a few dozen examples, it read "es un modo de decir" as
+    swearing.
     """
     if kind == "threat" or not ctx.tokens or any(tok.quoted for tok in ctx.tokens):
         return kind, found
