@@ -34,8 +34,36 @@ RANK = ("none", "swearing", "insult", "harassment", "threat")
 
 
 def _self_directed(ctx: Context, i: int) -> bool:
-    """ "I was such an idiot", "je suis nul", "soy un cretino": rude, but aimed at oneself."""
+    """ "I was such an idiot", "je suis nul", "soy un cretino": rude, but aimed at oneself.
+
+    Not when a demonstrative or a vocative word points the insult at someone else: "regarde
+    moi ce mongol", "je ne te parle pas, sale con", "I saw that idiot"."""
+    if i > 0 and ctx.tokens[i - 1].norm in _POINTING:
+        return False
     return ctx.near("self", i, 4) and not ctx.near("second", i, 4, 1)
+
+
+# Words right before an insulting noun that point it at another person: demonstratives,
+# and French "sale" / "espèce de" (vocatives: "sale con" is said to someone).
+_POINTING = frozenset(
+    {
+        *("ce", "cet", "cette", "ces", "sale", "sales", "espece"),
+        *("este", "esta", "estos", "estas", "ese", "esa", "esos", "esas", "aquel", "aquella"),
+        *("this", "that", "these", "those"),
+    }
+)
+_VOCATIVE = frozenset({"sale", "sales"})
+
+
+def _vocative(ctx: Context, hit: Hit) -> bool:
+    """French "sale con", "sale attardé": an insult said to someone, whatever negation comes
+    before it in the sentence ("c'est pas ce que j'ai dit, sale con")."""
+    return (
+        ctx.language == "fr"
+        and hit.first > 0
+        and ctx.tokens[hit.first - 1].norm in _VOCATIVE
+        and ctx.same_clause(hit.first - 1, hit.first)
+    )
 
 
 def _group(ctx: Context, i: int) -> bool:
@@ -155,6 +183,12 @@ def rules(ctx: Context) -> tuple[str, list[tuple[int, int, str]]]:
             continue
         if _self_directed(ctx, hit.first) and not ctx.reported(hit.first):
             self_directed.append(hit)
+            continue
+        if _vocative(ctx, hit):
+            # Only quotation or a report right before ("il m'a traité de sale con") cancels it.
+            if not ctx.tokens[hit.first].quoted and not ctx.near("report", hit.first - 1, 2):
+                start, end = ctx.span(hit)
+                found.append((start, end, "harassment" if _group(ctx, hit.first) else "insult"))
             continue
         keep(hit, "harassment" if _group(ctx, hit.first) else "insult")
     for hit in ctx.labelled("insult_phrase"):
