@@ -26,7 +26,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from heard.empathy.abuse_model import LEXICAL, Verdict, abuse_model
+from heard.empathy.abuse_model import LEXICAL, POSSESSIVE, Verdict, abuse_model
 from heard.empathy.context import NEGATION_WINDOW, Context
 from heard.empathy.lexicon import Hit
 
@@ -76,6 +76,23 @@ def _group(ctx: Context, i: int) -> bool:
         and ctx.tokens[h.first].quoted == quoted
         for h in ctx.labelled("group")
     )
+
+
+_GENERIC = frozenset({"todos", "todas", "ustedes", "a", "all", "them", "you", "of", "tous", "vous"})
+
+
+def _identity(ctx: Context, i: int) -> bool:
+    """An identity group is named in the sentence of token ``i``, as a group ("las mujeres",
+    "un indígena como tú"), not as one's own ("mi mujer") and not as "todos ustedes"."""
+    sentence = ctx.tokens[i].sentence
+    for h in ctx.labelled("group"):
+        if ctx.tokens[h.first].sentence != sentence or ctx.tokens[h.first].quoted:
+            continue
+        words = {ctx.tokens[k].norm for k in range(h.first, h.last + 1)}
+        before = ctx.tokens[h.first - 1].norm if h.first > 0 else ""
+        if not words & _GENERIC and before not in POSSESSIVE:
+            return True
+    return False
 
 
 def _covers(ctx: Context, hit: Hit, label: str) -> bool:
@@ -164,6 +181,17 @@ def rules(ctx: Context) -> tuple[str, list[tuple[int, int, str]]]:
     for hit in ctx.labelled("threat_verb"):
         if _threat(ctx, hit):
             keep(hit, "threat", negation_window=3)
+    for hit in ctx.labelled("worth"):
+        # A group denied worth ("no tienen derecho a", "no son nuestros iguales", "nunca
+        # movería un dedo para salvar a"): hate carried by its negation.
+        if (
+            ctx.negated(hit.first)
+            and _identity(ctx, hit.first)
+            and not ctx.reported(hit.first)
+            and "?" not in ctx.text  # "¿los extranjeros no tienen derecho a …?" asks
+        ):
+            start, end = ctx.span(hit)
+            found.append((start, end, "harassment"))
     for hit in ctx.labelled("harass"):
         keep(hit, "harassment")  # these words are always aimed at someone
     for hit in ctx.labelled("derog"):
@@ -231,13 +259,34 @@ _TARGETS = (*("second", "second_poss", "person", "group"), *("insult_noun", "ins
 _HOSTILE = (*LEXICAL, "anger", "frustration")
 
 
+# Words that carry no meaning of their own: never the evidence of a model decision. A
+# decision whose only evidence they are is no decision ("¿… abrir una cuenta sin DNI?").
+_FUNCTION_WORDS = frozenset(
+    {
+        *("un", "una", "unos", "unas", "el", "la", "los", "las", "lo", "le", "les", "de"),
+        *("del", "a", "al", "y", "e", "o", "u", "que", "en", "con", "sin", "por", "para"),
+        *("se", "es", "son", "su", "sus", "mi", "mis", "tu", "tus", "este", "esta", "estos"),
+        *("estas", "ese", "esa", "esos", "esas", "muy", "mas", "pero", "como", "si", "ya"),
+        *("le", "les", "des", "du", "et", "ou", "dans", "avec", "sans", "pour", "par", "ce"),
+        *("ces", "cette", "il", "elle", "ils", "elles", "on", "est", "sont", "pas", "ne"),
+        *("the", "an", "and", "or", "of", "to", "in", "on", "with", "for", "by", "is", "are"),
+        *("it", "this", "that", "these", "those", "be", "at", "as"),
+    }
+)
+
+
 def _model_spans(
     ctx: Context, verdict: Verdict, label: str, kind: str
 ) -> list[tuple[int, int, str]]:
     """The words that pushed the model hardest towards ``label``, as spans of ``kind``;
     none when they are quoted or reported (the rules' checks hold for the model too)."""
+    skip = frozenset(
+        i
+        for i, tok in enumerate(ctx.tokens)
+        if tok.norm in _FUNCTION_WORDS or "group" in ctx.covering[i]
+    )
     spans = []
-    for i in verdict.evidence(label):
+    for i in verdict.evidence(label, skip=skip):
         if ctx.reported(i):
             return []
         tok = ctx.tokens[i]
@@ -268,6 +317,8 @@ def combine(
         return kind, found
     if ctx.labelled("gratitude") and not any(ctx.labelled(label) for label in _HOSTILE):
         return kind, found  # praise with no hostile word: "me encantan los ..."
+    if "?" in ctx.text and not any(ctx.labelled(label) for label in _HOSTILE):
+        return kind, found  # a question with no hostile word: "¿los … pueden abrir …?"
     verdict = predict(ctx)
     p = verdict.probs
     raised: list[tuple[int, int, str]] = []

@@ -59,11 +59,22 @@ def _h(feature: str) -> int:
     return zlib.crc32(feature.encode("utf-8")) & _MASK
 
 
+# One's own ("mi mujer", "my wife"): a relative, not an identity group.
+POSSESSIVE = frozenset(
+    {
+        *("mi", "mis", "tu", "su", "sus", "nuestra", "nuestro", "vuestra", "vuestro"),
+        *("my", "your", "our", "his", "mon", "ma", "mes", "ton", "ta", "sa", "notre", "votre"),
+    }
+)
+
+
 def model_words(ctx: Context) -> list[str]:
-    """The message's normalised words, identity-group words replaced by ``GROUP_TOKEN``."""
+    """The message's normalised words, identity-group words replaced by ``GROUP_TOKEN``
+    (not after a possessive: "mi mujer" stays as it is)."""
     words = [t.norm for t in ctx.tokens]
     for i, labels in enumerate(ctx.covering):
-        if "group" in labels and not labels & _NOT_MASKED:
+        own = i > 0 and words[i - 1] in POSSESSIVE
+        if "group" in labels and not labels & _NOT_MASKED and not own:
             words[i] = GROUP_TOKEN
     return words
 
@@ -102,11 +113,12 @@ class Verdict:
     # per token: its weight towards each class minus its weight towards "none"
     margins: list[tuple[float, ...]]
 
-    def evidence(self, label: str, top: int = 2) -> list[int]:
-        """Indices of the (at most ``top``) tokens that pushed hardest towards ``label``."""
+    def evidence(self, label: str, top: int = 2, skip: frozenset[int] = frozenset()) -> list[int]:
+        """Indices of the (at most ``top``) tokens, not in ``skip``, that pushed hardest
+        towards ``label``."""
         c = CLASSES.index(label)
         ranked = sorted(
-            (i for i, m in enumerate(self.margins) if m[c] > 0),
+            (i for i, m in enumerate(self.margins) if m[c] > 0 and i not in skip),
             key=lambda i: (-self.margins[i][c], i),
         )
         return sorted(ranked[:top])
