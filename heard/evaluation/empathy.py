@@ -462,7 +462,8 @@ def main(argv: list[str]) -> int:
         "--split",
         choices=("test", "dev"),
         default="test",
-        help="held-out split to report (dev is for tuning rules)",
+        help="held-out split to report (dev tuned the rules and trains the abuse model: "
+        "its HateCheck numbers are in-sample)",
     )
     args = parser.parse_args(argv)
     report = run(args.split)
