@@ -4,8 +4,11 @@ Rules (all three languages; the words are in ``lexicons/*.tsv``):
 
 - *threat*: a threat phrase ("je sais où tu habites"), or a violent verb with an intent
   word before it ("will", "vais", "voy a", "deberían") and a person or group as target
-  ("you", "te", "a todos los ..."), or a violent verb right after an object pronoun ("te mato").
-- *harassment*: sexual remarks, or derogation of an identity group ("odio a los ...").
+  ("you", "te", "a todos los ..."), or a violent verb right after an object pronoun ("te mato"),
+  with "you" glued on ("asesinarte"), or a whole violent phrase after one ("le cortaré la
+  garganta").
+- *harassment*: sexual remarks, derogation of an identity group ("odio a los ..."), or a
+  group denied worth under a negation ("no tienen derecho a ...").
 - *insult*: an insulting noun ("idiot", "connard", "gilipollas"), a dismissive phrase
   ("fuck off", "ta gueule", "vete a la mierda"), or an insulting adjective or swear noun
   aimed at a person ("you are useless", "vous êtes nuls", "eres una puta").
@@ -330,7 +333,7 @@ def combine(
     group) when the model is confident it is abuse and the message names someone to aim at
     (second person, a person, a group, an insulting word). The model never lowers the
     rules' verdict, and is not asked when the message quotes (counter-speech quotes the
-    hate it answers) or praises with no hostile word. Its spans are the words that weighed
+    hate it answers), praises or asks with no hostile word. Its spans are the words that weighed
     most towards its class; it raises nothing when those are reported speech. It never
     makes swearing: trained on a few dozen examples, it read "es un modo de decir" as
     swearing.
