@@ -7,13 +7,20 @@ intensifier ("really", "vraiment", "muy") or in ALL CAPS, and not at all when ne
 ("not happy" counts as frustration instead of gratitude). Manners are not feelings: thanks
 given in advance (the lexicons' ``courtesy`` phrases) and a closing "Thanks," line count as
 no gratitude, and the model does not read them.
+
+Mixed messages (:func:`mixed`): when a message carries a problem, a bare or formulaic thanks
+("... after 3 weeks. Thanks.", "Merci, mais ...") is manners too, and praise said in irony
+("Great, just great. The update deleted my notes", "Génial, encore en panne", "gracias por
+nada") is frustration or anger evidence instead of gratitude.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 from heard.empathy.context import Context
+from heard.empathy.lexicon import Hit
 from heard.empathy.model import emotion_model
 from heard.empathy.text import Token
 
@@ -39,6 +46,42 @@ _NEGATION_WINDOW = 3
 # after a body of at least this many words, on lines of at most this many.
 _BODY_WORDS = 6
 _CLOSING_WORDS = 5
+# Mixed messages. Lexicon labels: ``thanks`` (a bare or formulaic thanks), ``contrast``
+# ("but", "mais", "pero"), ``sarcasm`` (ironic on its own: "thanks for nothing"), ``ironic``
+# (ironic beside a problem: "just great", "bravo", "chapeau"), ``exclaim`` (a short positive
+# exclamation: "great", "génial", "perfecto"), ``setback`` (negative events the urgency cues
+# lack: "deleted", "for a week") and ``resolved`` ("fixed", "came through", "ya funciona").
+_MIXED_LABELS = ("thanks", "sarcasm", "ironic", "exclaim")
+# Evidence of a complaint: these lexicon emotions, and the urgency cues that are problems.
+# Not anxiety or sadness ("Thank you. I miss him a lot" is gratitude), nor abuse (Reddit's
+# "Thanks, babe!") or a deadline ("... today").
+_NEGATIVE = frozenset({"anger", "frustration", "setback"})
+_PROBLEM_CUES = frozenset({"outage", "still_not_fixed", "repeated_contact", "business_loss"})
+# A negative event that turns an exclamation just before it ("Great, it crashed again").
+_EVENTS = _NEGATIVE | {"outage", "still_not_fixed", "repeated_contact"}
+# A ``resolved`` word inside one of these says nothing is ("nothing works", "not working").
+_UNRESOLVED = _EVENTS
+_SETBACK_WEIGHT = 0.6
+_EXCLAIM_REACH = 6  # words from the end of the exclamation to the start of the event
+_CLAUSE_END = frozenset(",;:.!?()\n\u2013\u2014\u2026")
+# A smile, a heart or "!!" just after a thanks means it ("Thanks :) I will still ...").
+_MEANT = ("!!", ":)", ":-)", ":D", ";)", "<3", "\u263a", "\u2665", "\u2764", "\U0001f642",
+          "\U0001f60a", "\U0001f600", "\U0001f601", "\U0001f603", "\U0001f604",
+          "\U0001f64f", "\U0001f44d", "\U0001f970", "\U0001f60d")
+
+
+@dataclass(slots=True)
+class Mixed:
+    """What :func:`mixed` found: tokens of thanks that are manners, and ironic spans."""
+
+    manners: set[int] = field(default_factory=set)
+    # (first token, last token, "anger" or "frustration")
+    irony: list[tuple[int, int, str]] = field(default_factory=list)
+    ironic_tokens: set[int] = field(default_factory=set)
+
+    def unread(self) -> set[int]:
+        """Tokens the model must not read: manners and irony."""
+        return self.manners | self.ironic_tokens
 
 
 def salutation(ctx: Context) -> int:
@@ -88,16 +131,167 @@ def sign_off(ctx: Context) -> int:
     return first
 
 
+def _break_between(ctx: Context, a: int, b: int) -> bool:
+    """A clause ends between neighbouring tokens ``a`` and ``b``."""
+    if ctx.tokens[a].sentence != ctx.tokens[b].sentence:
+        return True
+    return any(ch in _CLAUSE_END for ch in ctx.text[ctx.tokens[a].end : ctx.tokens[b].start])
+
+
+def _fills_clause(ctx: Context, hit: Hit, contrast: bool = False) -> bool:
+    """``hit`` is a clause of its own ("Thanks." "Génial," "Merci mais"), the contrast word
+    counting as a clause break when ``contrast`` is set."""
+    first, last = hit.first, hit.last
+    before = first == 0 or _break_between(ctx, first - 1, first) or (
+        contrast and "contrast" in ctx.covering[first - 1])
+    if not before:
+        return False
+    return last == len(ctx.tokens) - 1 or _break_between(ctx, last, last + 1) or (
+        contrast and "contrast" in ctx.covering[last + 1])
+
+
+def _negative(ctx: Context, hit: Hit) -> bool:
+    """A negative emotion, setback or unsolved problem that counts (not negated, not a
+    "works again")."""
+    if "no_repeat" in ctx.covering[hit.first]:
+        return False
+    if hit.label in _NEGATIVE:
+        return not ctx.near("negation", hit.first, _NEGATION_WINDOW)
+    return True
+
+
+def _problems(ctx: Context) -> list[Hit]:
+    """The message's problem evidence: anger, frustration or ``setback`` hits not negated,
+    and the cues of the urgency reasons that are problems, read as ``urgency.py`` reads
+    them (no "works again"; no money just thanked for: "thanks for the refund")."""
+    found = []
+    for hit in ctx.hits:
+        if hit.label in _NEGATIVE or hit.label in _PROBLEM_CUES:
+            if _negative(ctx, hit):
+                found.append(hit)
+        elif hit.label == "money" and not (
+                ctx.near("gratitude", hit.first, 3) and not ctx.negated(hit.first)):
+            found.append(hit)
+    return found
+
+
+def _resolved(ctx: Context) -> bool:
+    """Something the customer says is resolved: a ``resolved`` word that no problem cue
+    covers ("not working", "nothing works", "pas reçu") and that is not negated."""
+    for hit in ctx.labelled("resolved"):
+        if _UNRESOLVED.isdisjoint(ctx.covering[hit.first]) and not ctx.negated(hit.first):
+            return True
+    return False
+
+
+def _meant(ctx: Context, hit: Hit) -> bool:
+    """A smiley, a heart or "!!" follows ``hit`` before the next word."""
+    end = ctx.tokens[hit.last].end
+    after = ctx.tokens[hit.last + 1].start if hit.last + 1 < len(ctx.tokens) else end + 12
+    gap = ctx.text[end : min(after, end + 12)]
+    return any(mark in gap for mark in _MEANT)
+
+
+def _manners(ctx: Context, hit: Hit, problems: list[Hit]) -> bool:
+    """A ``thanks`` hit that is manners: it fills its clause, and it closes a complaint
+    (problem evidence before it: "... for a week now. Thanks") or opens a contrast
+    ("Thanks, but", "Merci, mais"). A thanks that opens a message and goes on with no
+    contrast thanks for what came before it ("Thank you, I'll try that")."""
+    if not _fills_clause(ctx, hit, contrast=True) or _meant(ctx, hit):
+        return False
+    if problems[0].first < hit.first:
+        return True
+    after = hit.last + 1
+    return after < len(ctx.tokens) and "contrast" in ctx.covering[after]
+
+
+def _event_follows(ctx: Context, hit: Hit) -> bool:
+    """A negative event starts within ``_EXCLAIM_REACH`` words after ``hit``, in its
+    sentence or the next, with no thanks between ("Great, thanks. Now ..." is not irony)."""
+    limit = min(hit.last + _EXCLAIM_REACH, len(ctx.tokens) - 1)
+    sentence = ctx.tokens[hit.last].sentence + 1
+    for other in ctx.hits:
+        if other.first <= hit.last:
+            continue
+        if other.first > limit or ctx.tokens[other.first].sentence > sentence:
+            return False
+        if other.label == "thanks":
+            return False
+        if other.label in _EVENTS and _negative(ctx, other):
+            return True
+    return False
+
+
+def mixed(ctx: Context) -> Mixed:
+    """Thanks and praise that a problem in the same message turns into manners or irony.
+
+    With problem evidence (:func:`_problems`) and nothing ``resolved``: a bare or formulaic
+    thanks closing a complaint or opening a contrast is manners (:func:`_manners`: "My
+    refund still hasn't arrived. Thanks.", "Merci, mais le problème revient"); an
+    ``ironic`` phrase with a problem in its sentence or the next or previous one is
+    frustration ("Super, encore un bug. Bravo."); an ``exclaim`` word filling its clause,
+    followed within ``_EXCLAIM_REACH`` words (same or next sentence, no thanks between) by
+    a negative event, is frustration ("Great, just great. The update deleted my notes",
+    "Genial, otra vez sin servicio"). A ``sarcasm`` phrase is anger wherever it stands
+    ("thanks for nothing", "merci pour rien"). An intensified thanks ("thank you so much",
+    "merci beaucoup") fills no clause by itself and is never touched.
+    """
+    found = Mixed()
+    by_label = ctx.by_label
+    if not any(label in by_label for label in _MIXED_LABELS):
+        return found
+    spans: list[tuple[int, int, str]] = [
+        (hit.first, hit.last, "anger") for hit in by_label.get("sarcasm", ())
+    ]
+    conditional = any(label in by_label for label in ("thanks", "ironic", "exclaim"))
+    problems = _problems(ctx) if conditional else []
+    if problems and not _resolved(ctx):
+        for hit in by_label.get("thanks", ()):
+            if _manners(ctx, hit, problems):
+                found.manners.update(range(hit.first, hit.last + 1))
+        troubled = {ctx.tokens[p.first].sentence for p in problems}
+        for hit in by_label.get("ironic", ()):
+            sentence = ctx.tokens[hit.first].sentence
+            if troubled.intersection((sentence - 1, sentence, sentence + 1)):
+                spans.append((hit.first, hit.last, "frustration"))
+        for hit in by_label.get("exclaim", ()):
+            if _fills_clause(ctx, hit) and _event_follows(ctx, hit):
+                spans.append((hit.first, hit.last, "frustration"))
+    # Longest span first where spans overlap ("thanks a lot for nothing" over "thanks").
+    for first, last, label in sorted(spans, key=lambda s: (s[0], -s[1])):
+        if any(first <= f_last and f_first <= last for f_first, f_last, _ in found.irony):
+            continue
+        found.irony.append((first, last, label))
+        found.ironic_tokens.update(range(first, last + 1))
+    found.manners -= found.ironic_tokens
+    return found
+
+
 def _strengths(
-    ctx: Context, closing: int
+    ctx: Context, closing: int, mix: Mixed
 ) -> tuple[dict[str, float], list[tuple[int, int, str]]]:
-    """Lexicon strength per emotion, and its evidence; ``closing`` is :func:`sign_off`."""
+    """Lexicon strength per emotion, and its evidence; ``closing`` is :func:`sign_off`,
+    ``mix`` is :func:`mixed`."""
     strength = dict.fromkeys(LEXICAL, 0.0)
     evidence: list[tuple[int, int, str]] = []
+    for first, last, label in mix.irony:
+        strength[label] += 1.0  # praise said in irony
+        evidence.append((ctx.tokens[first].start, ctx.tokens[last].end, label))
+    if mix.manners or mix.irony:
+        # A complaint thanked for only in manners or irony: its setbacks ("the problem comes
+        # back") are frustrating.
+        counted = -1  # last token of the last setback counted: "arrived damaged" once
+        for hit in ctx.labelled("setback"):
+            if hit.first > counted and hit.first not in mix.ironic_tokens and _negative(ctx, hit):
+                counted = hit.last
+                strength["frustration"] += _SETBACK_WEIGHT
+                start, end = ctx.span(hit)
+                evidence.append((start, end, "frustration"))
     for hit in ctx.hits:
         if hit.label == "gratitude" and (
-                hit.first >= closing or "courtesy" in ctx.covering[hit.first]):
-            continue  # a sign-off or "thanks in advance": manners, not gratitude
+                hit.first >= closing or "courtesy" in ctx.covering[hit.first]
+                or hit.first in mix.manners or hit.first in mix.ironic_tokens):
+            continue  # a sign-off, "thanks in advance", manners or irony: not gratitude
         if hit.label in ("repeated_contact", "frustration") and (
                 "no_repeat" in ctx.covering[hit.first]):
             continue  # "works again", "thanks again": nothing repeated, nothing frustrating
@@ -125,22 +319,27 @@ def _strengths(
     return strength, evidence
 
 
-def _model_input(ctx: Context, closing: int) -> tuple[list[Token], str]:
+def _model_input(ctx: Context, closing: int, unread: set[int]) -> tuple[list[Token], str]:
     """What the model reads: the message without its greeting line, its closing courtesy
-    (``closing``, from :func:`sign_off`) and thanks given in advance."""
+    (``closing``, from :func:`sign_off`), thanks given in advance, and the ``unread``
+    tokens (manners and irony, from :func:`mixed`)."""
     opening = salutation(ctx)
     body, text, offset = ctx.tokens, ctx.text, 0
     if (opening or closing < len(body)) and opening < closing:
         end = len(text) if closing == len(body) else body[closing].start
         body, text, offset = body[opening:closing], text[body[opening].start:end], opening
-    if ctx.by_label.get("courtesy"):
-        body = [t for i, t in enumerate(body, offset) if "courtesy" not in ctx.covering[i]]
+    if ctx.by_label.get("courtesy") or unread:
+        body = [
+            t for i, t in enumerate(body, offset)
+            if i not in unread and "courtesy" not in ctx.covering[i]
+        ]
     return body, text
 
 
 def score(ctx: Context, abuse: str) -> tuple[dict[str, float], list[tuple[int, int, str]]]:
     closing = sign_off(ctx)
-    strength, evidence = _strengths(ctx, closing)
+    mix = mixed(ctx)
+    strength, evidence = _strengths(ctx, closing, mix)
     if abuse == "swearing":
         strength["frustration"] += 0.6
     elif abuse != "none":
@@ -149,7 +348,7 @@ def score(ctx: Context, abuse: str) -> tuple[dict[str, float], list[tuple[int, i
         strength["frustration"] += 0.3
     lexical = {name: 1.0 - math.exp(-_LEXICAL_RATE * s) for name, s in strength.items()}
     model = emotion_model(ctx.language)
-    body, text = _model_input(ctx, closing)
+    body, text = _model_input(ctx, closing, mix.unread())
     probs = (
         model.predict(body, text, TEMPERATURE)
         if model and body
