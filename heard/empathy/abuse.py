@@ -43,7 +43,59 @@ def _self_directed(ctx: Context, i: int) -> bool:
     moi ce mongol", "je ne te parle pas, sale con", "I saw that idiot"."""
     if i > 0 and ctx.tokens[i - 1].norm in _POINTING:
         return False
-    return ctx.near("self", i, 4) and not ctx.near("second", i, 4, 1)
+    if ctx.near("second", i, 4, 1):
+        return False
+    return ctx.near("self", i, 4) or _copula_after(ctx, i) or _exclamation(ctx, i)
+
+
+# "qué pendejo soy", "quel con je suis", "what an idiot I am": the copula comes after.
+# Only first-person forms: "era", "was" may be anyone ("what an idiot he was").
+_SELF_COPULA = frozenset({"soy", "fui", "suis", "am"})
+
+
+def _copula_after(ctx: Context, i: int) -> bool:
+    toks = ctx.tokens
+    if (  # "pendejo de mí", "idiota de mí" ("idiota de mi hermano" is someone else)
+        i + 2 < len(toks)
+        and toks[i + 1].norm == "de"
+        and ctx.text[toks[i + 2].start : toks[i + 2].end].lower() == "mí"
+    ):
+        return True
+    return any(
+        (
+            ctx.tokens[k].norm in _SELF_COPULA
+            or (ctx.tokens[k].norm == "sido" and ctx.tokens[k - 1].norm == "he")
+        )
+        and ctx.same_clause(i, k)
+        for k in range(i + 1, min(i + 3, len(ctx.tokens)))
+    )
+
+
+# An insulting noun shouted on its own before an exclamation about the situation:
+# "¡Hijo de puta, qué golpe me di!", "Cabrón, vaya susto". The next clause must begin
+# with an exclamative word, and nobody may be spoken to in the sentence.
+_EXCLAMATIVE = frozenset({"que", "vaya", "menudo", "menuda", "quel", "quelle", "what"})
+
+
+def _exclamation(ctx: Context, i: int) -> bool:
+    tok = ctx.tokens[i]
+    if i > 0 and ctx.tokens[i - 1].sentence == tok.sentence:
+        return False  # not the first word of its sentence
+    hit = next((h for h in ctx.labelled("insult_noun") if h.first == i), None)
+    last = hit.last if hit else i
+    nxt = last + 1
+    if nxt >= len(ctx.tokens) or ctx.tokens[nxt].sentence != tok.sentence:
+        return False
+    if ctx.same_clause(last, nxt) or ctx.tokens[nxt].norm not in _EXCLAMATIVE:
+        return False
+    raw = ctx.text[ctx.tokens[nxt].start : ctx.tokens[nxt].end].lower()
+    if raw in ("que", "quel", "quelle") and ctx.language == "es":
+        return False  # Spanish "que" without its accent is a conjunction ("idiota, que no")
+    return not any(
+        ctx.tokens[h.first].sentence == tok.sentence
+        for label in ("second", "second_poss")
+        for h in ctx.labelled(label)
+    )
 
 
 # Words right before an insulting noun that point it at another person: demonstratives,
@@ -109,6 +161,40 @@ def _intensifies_swear(ctx: Context, hit: Hit) -> bool:
     """An insulting word used as an intensifier before a swear noun: "puta mierda"."""
     nxt = hit.last + 1
     return any(h.first == nxt for h in ctx.labelled("swear")) and "swear" in ctx.covering[hit.first]
+
+
+def _inside_swear(ctx: Context, hit: Hit) -> bool:
+    """An insulting word inside a longer swearing idiom: "de puta madre", "me cago en la puta"."""
+    return any(
+        h.first <= hit.first and hit.last <= h.last and h.last - h.first > hit.last - hit.first
+        for h in ctx.labelled("swear")
+    )
+
+
+# "este puto programa", "el pinche camión", "la puta impresora": after a determiner and
+# before a noun, these words intensify (swearing at a thing), unless the noun is a person.
+_INTENSIFYING = frozenset({"puto", "puta", "putos", "putas", "pinche", "pinches"})
+_DETERMINERS = frozenset(
+    {
+        *("el", "la", "los", "las", "un", "una", "unos", "unas", "este", "esta", "estos"),
+        *("estas", "ese", "esa", "esos", "esas", "mi", "mis", "su", "sus", "tu", "tus", "que"),
+        *("otra", "otro", "vaya", "menudo", "menuda", "del", "al", "de", "ni", "nuestro"),
+        *("nuestra", "vuestro", "vuestra", "cada", "toda", "todo"),
+    }
+)
+_PERSON_LABELS = ("person", "insult_noun", "group", "second", "harass")
+
+
+def _attributive_intensifier(ctx: Context, hit: Hit) -> bool:
+    tok = ctx.tokens[hit.first]
+    if ctx.language != "es" or hit.first != hit.last or tok.norm not in _INTENSIFYING:
+        return False
+    i, nxt = hit.first, hit.first + 1
+    if i == 0 or ctx.tokens[i - 1].norm not in _DETERMINERS or not ctx.same_clause(i - 1, i):
+        return False
+    if nxt >= len(ctx.tokens) or not ctx.same_clause(i, nxt):
+        return False
+    return not any(label in ctx.covering[nxt] for label in _PERSON_LABELS)
 
 
 def _french_verb(ctx: Context, hit: Hit) -> bool:
@@ -232,7 +318,7 @@ def rules(ctx: Context) -> tuple[str, list[tuple[int, int, str]]]:
             keep(hit, "insult")
     self_directed: list[Hit] = []
     for hit in ctx.labelled("insult_noun"):
-        if _french_verb(ctx, hit):
+        if _french_verb(ctx, hit) or _inside_swear(ctx, hit):
             continue
         if _self_directed(ctx, hit.first) and not ctx.reported(hit.first):
             self_directed.append(hit)
@@ -247,10 +333,12 @@ def rules(ctx: Context) -> tuple[str, list[tuple[int, int, str]]]:
     for hit in ctx.labelled("insult_phrase"):
         keep(hit, "insult")
     for hit in ctx.labelled("insult_adj"):
-        if _intensifies_swear(ctx, hit):
-            continue  # "una puta mierda", "fucking shit": a swear word, not a name
+        if _intensifies_swear(ctx, hit) or _inside_swear(ctx, hit):
+            continue  # "una puta mierda", "de puta madre": a swear word, not a name
         if _group(ctx, hit.first):
             keep(hit, "harassment")
+        elif _attributive_intensifier(ctx, hit):
+            continue  # "este puto programa": swearing at a thing (the swear list has it)
         elif _targeted(ctx, hit.first) and not _self_directed(ctx, hit.first):
             keep(hit, "insult")
     flagged = {(s, e) for s, e, _ in found}
