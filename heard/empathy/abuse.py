@@ -268,6 +268,25 @@ def _threat(ctx: Context, hit: Hit) -> bool:
     )
 
 
+# Violence that threatens nobody: one's own death preferred to something ("prefiero morir
+# antes que ..."; "prefiero matarte" aims at someone), and violence described as going on
+# ("mientras asesinan a ...").
+_OWN_CHOICE = frozenset({"prefiero", "preferiria", "prefiere", "prefieren", "preferimos"})
+_DESCRIBING = frozenset({"mientras", "pendant", "while"})
+
+
+def _not_a_threat(ctx: Context, hit: Hit) -> bool:
+    i = hit.first
+    before = [k for k in range(max(0, i - 3), i) if ctx.same_clause(k, i)]
+    if any(ctx.tokens[k].norm in _DESCRIBING for k in before):
+        return True
+    return (
+        ctx.language == "es"
+        and any(ctx.tokens[k].norm in _OWN_CHOICE for k in before[-2:])
+        and not _spanish_object(ctx, hit)  # "prefiero matarte" is a threat
+    )
+
+
 _SECOND_CLITIC = re.compile(r"(?:ar|er|ir|ando|iendo)(?:te|os)$")
 _OBJECT_PRONOUNS = {
     "es": ("le", "les", "lo", "la", "los", "las"),
@@ -290,6 +309,8 @@ def rules(ctx: Context) -> tuple[str, list[tuple[int, int, str]]]:
     for hit in ctx.labelled("threat_phrase"):
         keep(hit, "threat", negation_window=3)
     for hit in ctx.labelled("threat_verb"):
+        if _not_a_threat(ctx, hit):
+            continue
         if _threat(ctx, hit):
             keep(hit, "threat", negation_window=3)
     for hit in ctx.labelled("worth"):
