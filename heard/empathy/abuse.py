@@ -43,9 +43,24 @@ def _self_directed(ctx: Context, i: int) -> bool:
     moi ce mongol", "je ne te parle pas, sale con", "I saw that idiot"."""
     if i > 0 and ctx.tokens[i - 1].norm in _POINTING:
         return False
-    if ctx.near("second", i, 4, 1):
+    if ctx.near("second", i, 4, 1) or _impersonal(ctx, i):
         return False
     return ctx.near("self", i, 4) or _copula_after(ctx, i) or _exclamation(ctx, i)
+
+
+_IMPERSONAL = frozenset({"faut", "fallait", "faudrait", "falloir"})
+_FIRST_PERSON = frozenset({"je", "j", "moi", "me", "m", "suis", "jsuis", "chui"})
+
+
+def _impersonal(ctx: Context, i: int) -> bool:
+    """French "faut être un attardé pour ...": said of whoever does it, not of oneself
+    (the infinitive "être" is one of the lexicon's self words)."""
+    window = [k for k in range(max(0, i - 5), i) if ctx.same_clause(k, i)]
+    return (
+        ctx.language == "fr"
+        and any(ctx.tokens[k].norm in _IMPERSONAL for k in window)
+        and not any(ctx.tokens[k].norm in _FIRST_PERSON for k in window)
+    )
 
 
 # "qué pendejo soy", "quel con je suis", "what an idiot I am": the copula comes after.
@@ -111,13 +126,19 @@ _VOCATIVE = frozenset({"sale", "sales"})
 
 
 def _vocative(ctx: Context, hit: Hit) -> bool:
-    """French "sale con", "sale attardé": an insult said to someone, whatever negation comes
-    before it in the sentence ("c'est pas ce que j'ai dit, sale con")."""
-    return (
-        ctx.language == "fr"
-        and hit.first > 0
-        and ctx.tokens[hit.first - 1].norm in _VOCATIVE
-        and ctx.same_clause(hit.first - 1, hit.first)
+    """French "sale con", "sale attardé", "espèce de (gros) mongol": an insult said to
+    someone, whatever negation comes before it in the sentence ("c'est pas ce que j'ai dit,
+    sale con")."""
+    i = hit.first
+    if ctx.language != "fr" or i == 0:
+        return False
+    if ctx.tokens[i - 1].norm in _VOCATIVE and ctx.same_clause(i - 1, i):
+        return True
+    return any(
+        ctx.tokens[k].norm == "espece"
+        and ctx.tokens[k + 1].norm in ("de", "d")
+        and ctx.same_clause(k, i)
+        for k in range(max(0, i - 4), i - 1)
     )
 
 
@@ -185,6 +206,26 @@ _DETERMINERS = frozenset(
 _PERSON_LABELS = ("person", "insult_noun", "group", "second", "harass")
 
 
+# French "gros" closing a clause with no copula before it is "mate" ("tous pareils gros",
+# "merci gros"); "t'es gros", "trop gros" still describe someone.
+_COPULA_OR_DEGREE = frozenset(
+    {"es", "est", "etes", "suis", "sont", "etait", "etais", "trop", "tres", "si", "vraiment"}
+)
+
+
+def _bro(ctx: Context, hit: Hit) -> bool:
+    i = hit.first
+    if ctx.language != "fr" or ctx.tokens[i].norm not in ("gros", "grosse") or i == 0:
+        return False
+    nxt = i + 1
+    closes = (
+        nxt >= len(ctx.tokens)
+        or not ctx.same_clause(i, nxt)
+        or ctx.tokens[nxt].norm in ("aurl", "auser")  # "… gros @url" (@ reads as a)
+    )
+    return closes and ctx.tokens[i - 1].norm not in _COPULA_OR_DEGREE
+
+
 def _attributive_intensifier(ctx: Context, hit: Hit) -> bool:
     tok = ctx.tokens[hit.first]
     if ctx.language != "es" or hit.first != hit.last or tok.norm not in _INTENSIFYING:
@@ -198,12 +239,43 @@ def _attributive_intensifier(ctx: Context, hit: Hit) -> bool:
 
 
 def _french_verb(ctx: Context, hit: Hit) -> bool:
-    """French "s'attarde", "on s'y attarde": a reflexive pronoun makes the word a verb."""
+    """French "s'attarde", "on s'y attarde", "tu t'es attardé sur": a reflexive pronoun, or
+    "sur" after it, makes the word a verb."""
+    if ctx.language != "fr":
+        return False
+    i = hit.first
+    if i > 0 and ctx.tokens[i - 1].norm in ("s", "se", "y") and ctx.same_clause(i - 1, i):
+        return True
+    nxt = hit.last + 1
+    return (
+        ctx.tokens[i].norm.startswith("attard")
+        and nxt < len(ctx.tokens)
+        and ctx.tokens[nxt].norm == "sur"
+        and ctx.same_clause(i, nxt)
+    )
+
+
+# French "mongol" is also the adjective and language of Mongolia ("l'empire mongol", "un
+# proverbe mongol", "en mongol"): not an insult after one of these words. (As an insult it
+# is mostly a bare vocative, "… mongol", so the other uses are listed, not the insulting ones.)
+_NATIONALITY = frozenset({"mongol", "mongole", "mongols", "mongoles"})
+_MONGOLIA = frozenset(
+    {
+        *("empire", "peuple", "peuples", "turco", "proverbe", "chant", "horde", "steppe"),
+        *("cheval", "chevaux", "guide", "barbecue", "khan", "armee", "langue", "origine"),
+        *("ethnie", "art", "cuisine", "nomade", "nomades", "en", "invasion", "invasions"),
+    }
+)
+
+
+def _nationality(ctx: Context, hit: Hit) -> bool:
+    i = hit.first
     return (
         ctx.language == "fr"
-        and hit.first > 0
-        and ctx.tokens[hit.first - 1].norm in ("s", "se", "y")
-        and ctx.same_clause(hit.first - 1, hit.first)
+        and hit.first == hit.last
+        and ctx.tokens[i].norm in _NATIONALITY
+        and i > 0
+        and ctx.tokens[i - 1].norm in _MONGOLIA
     )
 
 
@@ -277,6 +349,15 @@ _DESCRIBING = frozenset({"mientras", "pendant", "while"})
 
 def _not_a_threat(ctx: Context, hit: Hit) -> bool:
     i = hit.first
+    if (
+        ctx.language == "fr"
+        and hit.first == hit.last
+        and ctx.tokens[i].norm in ("morts", "massacres")
+        and i > 0
+        and (ctx.tokens[i - 1].norm in ("de", "des", "les", "milliers", "millions", "centaines")
+             or ctx.tokens[i - 1].norm.isdigit())
+    ):
+        return True  # "100 morts dans le naufrage", "des massacres": counted deaths, news
     before = [k for k in range(max(0, i - 3), i) if ctx.same_clause(k, i)]
     if any(ctx.tokens[k].norm in _DESCRIBING for k in before):
         return True
@@ -339,7 +420,7 @@ def rules(ctx: Context) -> tuple[str, list[tuple[int, int, str]]]:
             keep(hit, "insult")
     self_directed: list[Hit] = []
     for hit in ctx.labelled("insult_noun"):
-        if _french_verb(ctx, hit) or _inside_swear(ctx, hit):
+        if _french_verb(ctx, hit) or _inside_swear(ctx, hit) or _nationality(ctx, hit):
             continue
         if _self_directed(ctx, hit.first) and not ctx.reported(hit.first):
             self_directed.append(hit)
@@ -354,8 +435,8 @@ def rules(ctx: Context) -> tuple[str, list[tuple[int, int, str]]]:
     for hit in ctx.labelled("insult_phrase"):
         keep(hit, "insult")
     for hit in ctx.labelled("insult_adj"):
-        if _intensifies_swear(ctx, hit) or _inside_swear(ctx, hit):
-            continue  # "una puta mierda", "de puta madre": a swear word, not a name
+        if _intensifies_swear(ctx, hit) or _inside_swear(ctx, hit) or _bro(ctx, hit):
+            continue  # "una puta mierda", "de puta madre", "merci gros": not a name
         if _group(ctx, hit.first):
             keep(hit, "harassment")
         elif _attributive_intensifier(ctx, hit):

@@ -9,6 +9,10 @@ from heard.empathy.text import Token, tokenize
 
 NEGATION_WINDOW = 6  # words; "je ne dis pas que vous êtes un idiot" needs six
 _CLAUSE_BREAK = frozenset(",;:()")
+# French subject pronouns that begin a new clause after a negation, unless a subordinating
+# or reporting word ties them to it ("je ne dis pas que vous êtes ...").
+_FR_SUBJECTS = frozenset({"tu", "t", "vous", "il", "elle", "ils", "elles"})
+_SUBORDINATE = frozenset({"que", "qu", "si", "dire", "dis", "dit", "comme", "quand", "parce"})
 
 
 @dataclass(slots=True)
@@ -67,12 +71,27 @@ class Context:
     def negated(self, i: int, window: int = NEGATION_WINDOW) -> bool:
         """A negation ends within ``window`` words before ``i``, in the same clause; one
         inside an idiom that negates nothing ("no puedo creer este ...", "there's nothing
-        worse than ...": the lexicons' ``not_negation`` lines) does not count."""
+        worse than ...": the lexicons' ``not_negation`` lines) does not count. In French,
+        neither does one followed by a new subject with no "que" ("je sais pas, t'es
+        attardé", "aucun rapport, vous êtes nuls"): the negation was in another clause."""
         return any(
             i - window <= hit.last < i
             and self.same_clause(hit.last, i)
             and "not_negation" not in self.covering[hit.last]
+            and not self._new_subject(hit.last, i)
             for hit in self.labelled("negation")
+        )
+
+    def _new_subject(self, neg: int, i: int) -> bool:
+        if self.language != "fr":
+            return False
+        between = range(neg + 1, i)
+        if any(self.tokens[k].norm in _SUBORDINATE for k in between):
+            return False
+        return any(
+            neg + 1 < h.first < i and self.tokens[h.first].norm in _FR_SUBJECTS
+            for label in ("second", "person")
+            for h in self.labelled(label)
         )
 
     def reported(self, i: int) -> bool:
