@@ -327,8 +327,17 @@ def _threat(ctx: Context, hit: Hit) -> bool:
     # French and Spanish put the object pronoun first: "te mato", "je vous tue".
     if ctx.language in ("fr", "es") and ctx.near("second", i, 1):
         return True
-    # A violent verb with "you" glued on needs no intent word: "asesinarte", "mataros".
+    # A violent verb with "you" glued on needs no intent word: "asesinarte", "mataros"; nor
+    # does an exhortation with its direct object glued on, when that object can only be a
+    # group named in this sentence or the one before ("Esos … no van a cambiar.
+    # Erradiquémoslos."; "Cortémoslo aquí" cuts a call).
     if ctx.language == "es" and _SECOND_CLITIC.search(ctx.tokens[i].norm):
+        return True
+    if (
+        ctx.language == "es"
+        and _EXHORTATION.search(ctx.tokens[i].norm)
+        and ctx.in_sentence("group", i, previous=True)
+    ):
         return True
     # A whole violent phrase after an object pronoun: "le cortaré la garganta", "je vais
     # lui casser la gueule" ("le cortaré el servicio" is no phrase of the lexicon).
@@ -369,6 +378,7 @@ def _not_a_threat(ctx: Context, hit: Hit) -> bool:
 
 
 _SECOND_CLITIC = re.compile(r"(?:ar|er|ir|ando|iendo)(?:te|os)$")
+_EXHORTATION = re.compile(r"[ae]mos(?:lo|la|los|las)$")  # not "le(s)": "cortémosles el servicio"
 _OBJECT_PRONOUNS = {
     "es": ("le", "les", "lo", "la", "los", "las"),
     "fr": ("le", "la", "les", "lui", "leur"),

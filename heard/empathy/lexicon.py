@@ -106,7 +106,18 @@ def _conjugated(language: str, label: str, pattern: Pattern) -> list[Pattern]:
     if language != "es" or label != "threat_verb" or not head.endswith("r*") or len(head) < 6:
         return []
     stem, ending = head[:-3], head[-3:-1]
-    return [(stem + end, *pattern[1:]) for end in _ES_ENDINGS.get(ending, ())]
+    out = []
+    for end in _ES_ENDINGS.get(ending, ()):
+        form = stem
+        if end[0] == "e" and ending == "ar":
+            # Spelling before "e": "ataquemos", "castiguen", "cacemos" (atacar, castigar, cazar).
+            for before, after in (("c", "qu"), ("g", "gu"), ("z", "c")):
+                if stem.endswith(before):
+                    form = stem[: -len(before)] + after
+        # First person plural takes object pronouns glued on: "ataquémoslos", "cortémosles".
+        star = "*" if end.endswith("mos") else ""
+        out.append((form + end + star, *pattern[1:]))
+    return out
 
 
 def _word_matches(pattern: str, word: str) -> bool:
@@ -135,7 +146,10 @@ def load(language: str) -> Lexicon:
             continue
         pattern = tuple(phrase.split())
         for variant in _conjugated(language, label, pattern):
-            exact.setdefault(variant[0], []).append((variant, label))
+            if variant[0].endswith("*"):
+                prefix.setdefault(variant[0][:2], []).append((variant, label))
+            else:
+                exact.setdefault(variant[0], []).append((variant, label))
         head = pattern[0]
         if label in _FUZZY and len(pattern) == 1 and len(head.rstrip("*")) >= _FUZZY_MIN:
             fuzzy_heads.add(head)
@@ -205,7 +219,25 @@ def _repaired(lexicon: Lexicon, word: str) -> list[tuple[str, str]]:
         stem = word[len(lead) :]
         if word.startswith(lead) and len(stem) >= _FUZZY_MIN and stem not in lexicon.real:
             out.append((stem, ""))  # exact word only: a typo as well is too loose
+    if not out and lexicon.language in ("es", "fr") and len(word) >= _GLUED_VERB_MIN:
+        # Any word glued before a violent verb ("simplementeapuñalar"): the verb must be
+        # six letters or more and what comes before it four or more ("rematar" stays).
+        for cut in range(4, len(word) - 5):
+            stem = word[cut:]
+            if stem not in lexicon.real and _is_threat_verb(lexicon, stem):
+                out.append((stem, ""))
+                break
     return out
+
+
+_GLUED_VERB_MIN = 11
+
+
+def _is_threat_verb(lexicon: Lexicon, word: str) -> bool:
+    return any(
+        label == "threat_verb" and len(pattern) == 1 and _word_matches(pattern[0], word)
+        for pattern, label in lexicon.exact.get(word, ()) + lexicon.prefix.get(word[:2], ())
+    )
 
 
 def _fuzzy_label(lexicon: Lexicon, stem: str) -> bool:
