@@ -12,7 +12,19 @@ Rules (all three languages; the words are in ``lexicons/*.tsv``):
 - *insult*: an insulting noun ("idiot", "connard", "gilipollas"), a dismissive phrase
   ("fuck off", "ta gueule", "vete a la mierda"), or an insulting adjective or swear noun
   aimed at a person ("you are useless", "vous êtes nuls", "eres una puta").
-- *swearing*: a swear word with no person as target ("this damn app", "putain, encore").
+- *swearing*: a swear word with no person as target ("this damn app", "putain, encore"),
+  including "puto"/"pinche" before a thing ("este puto programa"), an insult inside a swearing
+  idiom ("de puta madre"), an insult at oneself ("qué gilipollas soy", "jsuis con", "pendejo
+  de mí") or shouted at a situation ("¡hijo de puta, qué golpe!"), and a vulgar insult that
+  is reported or negated ("me llamaron gilipollas": the words are also on the swear list).
+
+Not threats: one's own death preferred ("prefiero morir antes que ..."), violence described as
+going on ("mientras asesinan a ..."), reported calls for it ("decir que ...", "pidiendo"),
+and counted deaths in French news ("100 morts"). Being taken for a fool ("vous me prenez
+pour un con ?") is a complaint, not an insult. In French, "mongol" after "empire",
+"proverbe" ... is the nationality, "attardé sur" is a verb, "gros" closing a clause is
+"mate", "espèce de" and "faut être" point the insult at someone else, and a negation
+followed by a new subject with no "que" belongs to another clause (``Context.negated``).
 
 Negated ("I'm not calling you an idiot", "je ne vous insulte pas") and quoted or
 reported abuse ("he called me an idiot") is not abuse. The strongest kind wins:
