@@ -40,7 +40,7 @@ TEMPERATURE = 2.0
 _MODEL_WEIGHT = 0.8
 _MODEL_WEIGHT_WITH_EVIDENCE = 0.5
 # Contact repeated or a problem still unsolved is frustrating even when said calmly.
-_FRUSTRATING = frozenset({"repeated_contact", "still_not_fixed"})
+_FRUSTRATING = frozenset({"repeated_contact", "still_not_fixed"})  # each counts one full cue
 _NEGATION_WINDOW = 3
 # A closing courtesy ("Merci,\nJuliette") is manners, not gratitude: the thanks must come
 # after a body of at least this many words, on lines of at most this many.
@@ -336,7 +336,7 @@ def _strengths(
         )
         if label not in strength:
             continue
-        weight = 0.8 if hit.label in _FRUSTRATING else 1.0
+        weight = 1.0
         if ctx.near("intensifier", hit.first, 2) or ctx.tokens[hit.first].caps:
             weight = 1.5
         if label != "confusion" and ctx.near("negation", hit.first, _NEGATION_WINDOW):
