@@ -33,6 +33,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from hashed_softmax import adam_softmax  # noqa: E402
+
 from heard.empathy import abuse  # noqa: E402
 from heard.empathy.abuse_model import (  # noqa: E402
     CLASSES,
@@ -180,37 +182,10 @@ def fit(
     corpus = np.asarray([s in ("hatecheck", "mlma", "augmented") for s in data.sources])
     sample_weight = (class_weight[labels] * np.where(corpus, corpus_weight, 1.0)).astype(np.float32)
     sample_weight *= len(rows) / sample_weight[rows].sum()
-    indptr, indices = data.indptr, data.indices
-    w = np.zeros((BUCKETS, k), dtype=np.float32)
-    m = np.zeros_like(w)
-    v = np.zeros_like(w)
-    rng = np.random.RandomState(SEED)
-    beta1, beta2, eps = 0.9, 0.999, 1e-8
-    step = 0
-    for _ in range(epochs):
-        order = rows[rng.permutation(len(rows))]
-        for start in range(0, len(order), BATCH):
-            batch = order[start : start + BATCH]
-            lens = indptr[batch + 1] - indptr[batch]
-            idx = np.concatenate([indices[indptr[r] : indptr[r + 1]] for r in batch])
-            row_of = np.repeat(np.arange(len(batch)), lens)
-            logits = np.zeros((len(batch), k), dtype=np.float32)
-            np.add.at(logits, row_of, w[idx])
-            logits -= logits.max(axis=1, keepdims=True)
-            probs = np.exp(logits)
-            probs /= probs.sum(axis=1, keepdims=True)
-            err = probs
-            err[np.arange(len(batch)), labels[batch]] -= 1.0
-            err *= sample_weight[batch][:, None] / len(batch)
-            grad = np.zeros_like(w)
-            for c in range(k):
-                grad[:, c] = np.bincount(idx, weights=err[row_of, c], minlength=BUCKETS)
-            grad += l2 * w
-            step += 1
-            m = beta1 * m + (1 - beta1) * grad
-            v = beta2 * v + (1 - beta2) * grad * grad
-            w -= LEARNING_RATE * (m / (1 - beta1**step)) / (np.sqrt(v / (1 - beta2**step)) + eps)
-    return w
+    return adam_softmax(
+        data.indptr, data.indices, labels, rows, sample_weight, classes=k, buckets=BUCKETS,
+        epochs=epochs, batch=BATCH, learning_rate=LEARNING_RATE, l2=l2, seed=SEED,
+    )
 
 
 def quantise(w: np.ndarray) -> tuple[np.ndarray, bytes]:

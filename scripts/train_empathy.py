@@ -27,6 +27,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from hashed_softmax import adam_softmax  # noqa: E402
+
 from heard.empathy.features import BUCKETS, message_features  # noqa: E402
 from heard.empathy.model import CLASSES, MAGIC  # noqa: E402
 from heard.empathy.text import tokenize  # noqa: E402
@@ -67,38 +69,11 @@ def fit_weights(
     n, k = len(labels), len(CLASSES)
     counts = np.bincount(labels, minlength=k).astype(np.float64)
     class_weight = (n / (k * np.maximum(counts, 1.0))).astype(np.float32)
-    w = np.zeros((BUCKETS, k), dtype=np.float32)
-    m = np.zeros_like(w)
-    v = np.zeros_like(w)
-    rng = np.random.RandomState(SEED)
-    step = 0
-    beta1, beta2, eps = 0.9, 0.999, 1e-8
-    for _ in range(epochs):
-        order = rng.permutation(n)
-        for start in range(0, n, BATCH):
-            rows = order[start : start + BATCH]
-            lens = indptr[rows + 1] - indptr[rows]
-            idx = np.concatenate([indices[indptr[r] : indptr[r + 1]] for r in rows])
-            row_of = np.repeat(np.arange(len(rows)), lens)
-            logits = np.zeros((len(rows), k), dtype=np.float32)
-            np.add.at(logits, row_of, w[idx])
-            logits -= logits.max(axis=1, keepdims=True)
-            probs = np.exp(logits)
-            probs /= probs.sum(axis=1, keepdims=True)
-            err = probs
-            err[np.arange(len(rows)), labels[rows]] -= 1.0
-            err *= class_weight[labels[rows]][:, None] / len(rows)
-            grad = np.zeros_like(w)
-            for c in range(k):
-                grad[:, c] = np.bincount(idx, weights=err[row_of, c], minlength=BUCKETS)
-            grad += L2 * w
-            step += 1
-            m = beta1 * m + (1 - beta1) * grad
-            v = beta2 * v + (1 - beta2) * grad * grad
-            m_hat = m / (1 - beta1**step)
-            v_hat = v / (1 - beta2**step)
-            w -= LEARNING_RATE * m_hat / (np.sqrt(v_hat) + eps)
-    return w
+    return adam_softmax(
+        indptr, indices, labels, np.arange(n), class_weight[labels], classes=k,
+        buckets=BUCKETS, epochs=epochs, batch=BATCH, learning_rate=LEARNING_RATE, l2=L2,
+        seed=SEED,
+    )
 
 
 def quantise(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,62 @@
+"""The training loop both empathy models share (training only; needs numpy).
+
+Multinomial logistic regression over hashed sparse features (CSR ``indptr``/``indices``),
+mini-batch Adam with L2, per-example weights, a fixed shuffling seed: the same inputs give
+the same float32 weights bit for bit. Used by ``train_empathy.py`` (emotions) and
+``train_abuse.py`` (Spanish abuse).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def adam_softmax(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    labels: np.ndarray,
+    rows: np.ndarray,
+    sample_weight: np.ndarray,
+    *,
+    classes: int,
+    buckets: int,
+    epochs: int,
+    batch: int,
+    learning_rate: float,
+    l2: float,
+    seed: int,
+) -> np.ndarray:
+    """Weights ``(buckets, classes)`` float32, trained on the examples ``rows``."""
+    k = classes
+    w = np.zeros((buckets, k), dtype=np.float32)
+    m = np.zeros_like(w)
+    v = np.zeros_like(w)
+    rng = np.random.RandomState(seed)
+    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    step = 0
+    for _ in range(epochs):
+        order = rows[rng.permutation(len(rows))]
+        for start in range(0, len(order), batch):
+            chunk = order[start : start + batch]
+            lens = indptr[chunk + 1] - indptr[chunk]
+            idx = np.concatenate([indices[indptr[r] : indptr[r + 1]] for r in chunk])
+            row_of = np.repeat(np.arange(len(chunk)), lens)
+            logits = np.zeros((len(chunk), k), dtype=np.float32)
+            np.add.at(logits, row_of, w[idx])
+            logits -= logits.max(axis=1, keepdims=True)
+            probs = np.exp(logits)
+            probs /= probs.sum(axis=1, keepdims=True)
+            err = probs
+            err[np.arange(len(chunk)), labels[chunk]] -= 1.0
+            err *= sample_weight[chunk][:, None] / len(chunk)
+            grad = np.zeros_like(w)
+            for c in range(k):
+                grad[:, c] = np.bincount(idx, weights=err[row_of, c], minlength=buckets)
+            grad += l2 * w
+            step += 1
+            m = beta1 * m + (1 - beta1) * grad
+            v = beta2 * v + (1 - beta2) * grad * grad
+            m_hat = m / (1 - beta1**step)
+            v_hat = v / (1 - beta2**step)
+            w -= learning_rate * m_hat / (np.sqrt(v_hat) + eps)
+    return w
