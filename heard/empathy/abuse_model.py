@@ -1,9 +1,13 @@
-"""The packaged abuse models: a linear softmax classifier over hashed features, FR and ES.
+"""The packaged abuse model: a linear softmax classifier over hashed features.
+
+One model per language that ships one: Spanish today (``model/abuse-es.bin``). A French
+model trained on MLMA lowered precision and is not shipped; a language without a model
+is read by the rules alone.
 
 The rules in ``abuse.py`` know the words and turns of phrase in the lexicons; these models
 learn the *shape* of abuse at a person from labelled examples, so they also catch
-templates the rules were never written for ("deberían encerrarlos a todos", "il faut les
-virer tous"). ``abuse.py`` combines the two (see its docstring); the models never decide
+templates the rules were never written for ("deberían encerrarlos a todos").
+``abuse.py`` combines the two (see its docstring); the models never decide
 alone against the rules' negation, quotation and counter-speech checks.
 
 Classes: ``none``, ``swearing``, ``targeted`` (insult or harassment at a person or group)
