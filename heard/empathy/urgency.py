@@ -12,6 +12,7 @@ reembolso": gratitude at most three words before) is not money at stake.
 from __future__ import annotations
 
 from heard.empathy.context import Context
+from heard.empathy.lexicon import Hit
 
 REASONS = {
     "money": 0.3,
@@ -28,6 +29,68 @@ def _thanked_for(ctx: Context, i: int) -> bool:
     return ctx.near("gratitude", i, 3) and not ctx.negated(i)
 
 
+# English past tense: irregular forms, plus "-ed" (not "-eed": "need", "speed").
+_PAST = frozenset({
+    "was", "were", "did", "had", "got", "came", "went", "saw", "lost", "made", "paid", "sent",
+    "bought", "told", "said", "found", "took", "gave", "broke", "left", "won", "spent",
+    "began", "ran", "felt", "heard", "forgot", "ate", "wrote", "rang", "fell", "happened",
+})
+# A clause that asks for something keeps its deadline: "I need this fixed today".
+_ASKS = frozenset({
+    "need", "needs", "want", "must", "please", "asap", "until", "require", "required",
+    "expect", "expecting", "will", "going", "gonna", "should", "urgent", "urgently",
+})
+_SAME_DAY = frozenset({"today", "this morning", "this afternoon", "this evening"})
+_PAST_WINDOW = 4
+# What follows "before" when it sets a deadline: a day or time, or "the/my/our" and an event.
+_BEFORE_WHEN = frozenset({
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "tomorrow",
+    "tonight", "noon", "midnight", "christmas", "lunch", "eod", "cob", "then",
+})
+_BEFORE_EVENT = frozenset({
+    "weekend", "end", "meeting", "deadline", "demo", "launch", "flight", "wedding", "trip",
+    "holiday", "holidays", "event", "interview", "exam", "presentation", "appointment",
+    "funeral", "party", "move", "closing", "release", "audit", "payroll", "week", "month",
+})
+
+
+def _phrase(ctx: Context, hit: Hit) -> str:
+    return " ".join(ctx.tokens[k].norm for k in range(hit.first, hit.last + 1))
+
+
+def _past_mention(ctx: Context, hit: Hit) -> bool:
+    """English "today" / "this morning" beside a past-tense verb, in a clause asking nothing."""
+    if ctx.language != "en" or _phrase(ctx, hit) not in _SAME_DAY:
+        return False
+    tokens = ctx.tokens
+    lo, hi = max(0, hit.first - _PAST_WINDOW), min(len(tokens), hit.last + _PAST_WINDOW + 1)
+    clause = [j for j in range(lo, hi) if ctx.same_clause(min(j, hit.first), max(j, hit.first))]
+    words = [tokens[j].norm for j in clause]
+    if any(w in _ASKS for w in words):
+        return False
+    return any(
+        w in _PAST or (len(w) > 4 and w.endswith("ed") and not w.endswith("eed")) for w in words
+    )
+
+
+def _before_nothing(ctx: Context, hit: Hit) -> bool:
+    """English "before" not followed by a time: "before that", "it worked before"."""
+    if ctx.language != "en" or _phrase(ctx, hit) != "before":
+        return False
+    nxt = hit.last + 1
+    if nxt >= len(ctx.tokens) or not ctx.same_clause(hit.last, nxt):
+        return True
+    word = ctx.tokens[nxt].norm
+    if word in _BEFORE_WHEN or ctx.text[ctx.tokens[nxt].start].isdigit():
+        return False
+    after = nxt + 1
+    return not (
+        word in ("the", "my", "our", "next", "this")
+        and after < len(ctx.tokens)
+        and ctx.tokens[after].norm in _BEFORE_EVENT
+    )
+
+
 def _cues(ctx: Context, name: str) -> bool:
     hits = ctx.labelled(name)
     if name == "repeated_contact":
@@ -35,6 +98,8 @@ def _cues(ctx: Context, name: str) -> bool:
         hits = [h for h in hits if "no_repeat" not in ctx.covering[h.first]]
     elif name == "money":
         hits = [h for h in hits if not _thanked_for(ctx, h.first)]
+    elif name == "deadline":
+        hits = [h for h in hits if not (_past_mention(ctx, h) or _before_nothing(ctx, h))]
     return bool(hits)
 
 
