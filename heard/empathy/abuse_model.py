@@ -28,16 +28,13 @@ from __future__ import annotations
 
 import math
 import struct
-import sys
-import threading
 import zlib
-from array import array
 from dataclasses import dataclass
-from importlib import resources
 from itertools import pairwise
 
 from heard.empathy.context import Context
 from heard.empathy.features import BUCKETS, word_features
+from heard.empathy.model import int16_weights, packaged
 
 CLASSES = ("none", "swearing", "targeted", "threat")
 MAGIC = b"HAB1"
@@ -139,13 +136,7 @@ class AbuseModel:
         if k != len(CLASSES) or buckets != BUCKETS:
             raise ValueError(f"model has {k} classes and {buckets} buckets")
         self.scales = struct.unpack_from(f"<{k}f", raw, 12)
-        weights = array("h")
-        weights.frombytes(raw[12 + 4 * k :])
-        if sys.byteorder == "big":
-            weights.byteswap()
-        if len(weights) != k * buckets:
-            raise ValueError("truncated abuse model")
-        self.weights = weights
+        self.weights = int16_weights(raw[12 + 4 * k :], k * buckets, "abuse")
         self._words: dict[str, tuple[int, int, int, int]] = {}
 
     def _sum(self, buckets: tuple[int, ...] | list[int]) -> tuple[int, int, int, int]:
@@ -186,16 +177,6 @@ class AbuseModel:
         return Verdict(probs, margins)
 
 
-_lock = threading.Lock()
-_models: dict[str, AbuseModel | None] = {}
-
-
 def abuse_model(language: str) -> AbuseModel | None:
     """The shipped abuse model for ``language`` (loaded once), or None if none ships."""
-    if language in _models:
-        return _models[language]
-    with _lock:
-        if language not in _models:
-            path = resources.files("heard.empathy").joinpath(f"model/abuse-{language}.bin")
-            _models[language] = AbuseModel(path.read_bytes()) if path.is_file() else None
-    return _models[language]
+    return packaged(f"abuse-{language}.bin", AbuseModel)

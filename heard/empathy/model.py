@@ -18,7 +18,9 @@ import sys
 import threading
 import zlib
 from array import array
+from collections.abc import Callable
 from importlib import resources
+from typing import Any, TypeVar, cast
 
 from heard.empathy.features import message_features, word_features
 from heard.empathy.text import Token
@@ -27,6 +29,33 @@ CLASSES = ("anger", "fear", "joy", "sadness", "neutral")
 MAGIC = b"HEM2"  # written by scripts/train_empathy.py
 MAGIC_V1 = b"HEM1"  # no per-class offsets; still read
 _WORD_CACHE_LIMIT = 50_000
+
+
+def int16_weights(data: bytes, count: int, what: str) -> array[int]:
+    """``count`` little-endian int16 weights (bucket-major), as every model file stores them."""
+    weights = array("h")
+    weights.frombytes(data)
+    if sys.byteorder == "big":
+        weights.byteswap()
+    if len(weights) != count:
+        raise ValueError(f"truncated {what} model")
+    return weights
+
+
+_T = TypeVar("_T")
+_lock = threading.Lock()
+_loaded: dict[str, Any] = {}
+
+
+def packaged(filename: str, build: Callable[[bytes], _T]) -> _T | None:
+    """``build`` applied to the shipped ``model/<filename>`` once per process; None when
+    no such file ships (a language without that model)."""
+    if filename not in _loaded:
+        with _lock:
+            if filename not in _loaded:
+                path = resources.files("heard.empathy").joinpath(f"model/{filename}")
+                _loaded[filename] = build(path.read_bytes()) if path.is_file() else None
+    return cast("_T | None", _loaded[filename])
 
 
 class EmotionModel:
@@ -45,14 +74,8 @@ class EmotionModel:
         if raw[:4] == MAGIC:
             self.offsets = struct.unpack_from(f"<{k}f", raw, start)
             start += 4 * k
-        weights = array("h")
-        weights.frombytes(raw[start:])
-        if sys.byteorder == "big":
-            weights.byteswap()
-        if len(weights) != k * buckets:
-            raise ValueError("truncated emotion model")
         self.k = k
-        self.weights = weights
+        self.weights = int16_weights(raw[start:], k * buckets, "emotion")
         self._words: dict[str, tuple[int, ...]] = {}
 
     def _bucket_sum(self, buckets: tuple[int, ...] | list[int]) -> list[int]:
@@ -92,16 +115,6 @@ class EmotionModel:
         return {name: e / total for name, e in zip(CLASSES, exps, strict=True)}
 
 
-_lock = threading.Lock()
-_models: dict[str, EmotionModel | None] = {}
-
-
 def emotion_model(language: str) -> EmotionModel | None:
     """The shipped model for ``language`` (loaded once), or None if none ships for it."""
-    if language in _models:
-        return _models[language]
-    with _lock:
-        if language not in _models:
-            path = resources.files("heard.empathy").joinpath(f"model/emotion-{language}.bin")
-            _models[language] = EmotionModel(path.read_bytes()) if path.is_file() else None
-    return _models[language]
+    return packaged(f"emotion-{language}.bin", EmotionModel)
