@@ -53,7 +53,7 @@ class InboundReading:
 
 def stored_thanks_only(stored: dict[str, Any] | None, text: str) -> bool:
     """:meth:`InboundReading.thanks_only` for a reading stored on a message."""
-    return bool(stored) and is_thanks_only(Reading.from_dict(stored or {}), text)
+    return stored is not None and is_thanks_only(Reading.from_dict(stored), text)
 
 
 def read_inbound(text: str, *, language: str | None) -> InboundReading:
