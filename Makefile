@@ -44,6 +44,6 @@ eval:  ## evaluate the empathy engine, reply coach and email parser on the share
 	heard eval coach
 	heard eval email
 
-weights:  ## rebuild the empathy engine's shipped weights bit for bit (needs numpy; about 90 s)
+weights:  ## rebuild the empathy engine's shipped weights bit for bit (about 2 min)
 	$(PYTHON) scripts/train_empathy.py
 	$(PYTHON) scripts/train_abuse.py

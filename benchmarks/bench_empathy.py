@@ -1,7 +1,8 @@
 """Speed of ``heard.empathy.analyze``: ``python benchmarks/bench_empathy.py``.
 
 Measures, on one core: cold load (a fresh interpreter importing the package and reading one
-message: language model + emotion weights + lexicons), throughput and latency percentiles
+message per language: language model + emotion weights + lexicons, and the abuse model with
+its sentence encoder, which a hostile Spanish message wakes), throughput and latency percentiles
 on ordinary support messages (banking77 test + ibm-twitter-customer-care customer turns,
 plus the FR/ES golden sentences), peak resident memory, and cost against message length
 (messages are read up to ``text.MAX_CHARS`` characters). The lexicon-only baseline is timed
@@ -29,7 +30,9 @@ began = time.perf_counter()
 from heard.empathy.reading import analyze
 analyze("My card was charged twice, please refund me.", language="en")
 analyze("Ma carte a été débitée deux fois.", language="fr")
-analyze("Me han cobrado dos veces.", language="es")
+analyze("Hola, ¿a qué hora abren el sábado?", language="es")  # below the encoder gate
+if WITH_ENCODER:
+    analyze("Deberían encerrar a los de tu calaña en una jaula.", language="es")
 print(time.perf_counter() - began)
 """
 
@@ -53,25 +56,31 @@ def percentile(values: list[float], share: float) -> float:
 def main() -> int:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
-    cold = [
-        float(
-            subprocess.run(
-                [sys.executable, "-c", COLD], cwd=ROOT, capture_output=True, text=True, check=True
-            ).stdout
-        )
-        for _ in range(3)
-    ]
+    cold, cold_without = (
+        [
+            float(
+                subprocess.run(
+                    [sys.executable, "-c", f"WITH_ENCODER = {flag}\n{COLD}"],
+                    cwd=ROOT, capture_output=True, text=True, check=True,
+                ).stdout
+            )
+            for _ in range(3)
+        ]
+        for flag in (True, False)
+    )
     from heard.empathy.reading import analyze
     from heard.evaluation.empathy import lexicon_baseline
 
     sample = messages()
     for text, language in sample[:200]:  # warm caches as a long-running server would be
         analyze(text, language=language)
+    analyze("Deberían encerrar a los de tu calaña en una jaula.", language="es")  # the encoder
     report: dict[str, object] = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}",
         "messages": len(sample),
         "cold_load_s": round(min(cold), 3),
+        "cold_load_without_encoder_s": round(min(cold_without), 3),
     }
     for name, run in (
         ("engine", lambda t, lang: analyze(t, language=lang)),
@@ -90,6 +99,30 @@ def main() -> int:
             "p99_ms": round(percentile(latencies, 0.99) * 1000, 3),
             "max_ms": round(max(latencies) * 1000, 3),
         }
+    # A Spanish inbox is the encoder's worst case: every hostile-looking message reaches it.
+    from heard.empathy import encoder
+    from heard.evaluation.empathy import emotion_examples
+
+    spanish = [t for t, lang in sample if lang == "es"]
+    spanish += [ex.text for ex in emotion_examples("es", "dev")]
+    embed, encoded = encoder.embed, []
+    encoder.embed = lambda text: encoded.append(text) or embed(text)  # type: ignore[assignment, func-returns-value]
+    latencies = []
+    began = time.perf_counter()
+    for text in spanish:
+        start = time.perf_counter()
+        analyze(text, language="es")
+        latencies.append(time.perf_counter() - start)
+    total = time.perf_counter() - began
+    encoder.embed = embed  # type: ignore[assignment]
+    report["engine_spanish_lines"] = {
+        "messages": len(spanish),
+        "reached_encoder": len(encoded),
+        "messages_per_s": round(len(spanish) / total),
+        "p50_ms": round(percentile(latencies, 0.50) * 1000, 3),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 3),
+        "max_ms": round(max(latencies) * 1000, 3),
+    }
     lengths = {}
     unit = "The export page fails with error 500 again, this is so annoying. "
     for size in (100, 1_000, 4_000, 40_000, 400_000):

@@ -60,3 +60,43 @@ def adam_softmax(
             v_hat = v / (1 - beta2**step)
             w -= learning_rate * m_hat / (np.sqrt(v_hat) + eps)
     return w
+
+
+def dense_softmax(
+    features: np.ndarray,
+    labels: np.ndarray,
+    rows: np.ndarray,
+    sample_weight: np.ndarray,
+    *,
+    classes: int,
+    iterations: int,
+    learning_rate: float,
+    l2: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Multinomial logistic regression over dense ``features`` (one row per example),
+    full-batch Adam with L2 on the weights (not the biases), on the examples ``rows``.
+    Full batch, no shuffling: the same inputs give the same float32 weights bit for bit
+    (with one BLAS thread). Returns ``(weights (dims, classes), biases (classes,))``."""
+    x = features[rows].astype(np.float32)
+    y = labels[rows]
+    sw = sample_weight[rows].astype(np.float32)[:, None] / np.float32(len(rows))
+    w = np.zeros((x.shape[1], classes), dtype=np.float32)
+    b = np.zeros(classes, dtype=np.float32)
+    state = [(np.zeros_like(w), np.zeros_like(w)), (np.zeros_like(b), np.zeros_like(b))]
+    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    onehot = np.eye(classes, dtype=np.float32)[y]
+    for step in range(1, iterations + 1):
+        logits = x @ w + b
+        logits -= logits.max(axis=1, keepdims=True)
+        probs = np.exp(logits)
+        probs /= probs.sum(axis=1, keepdims=True)
+        err = (probs - onehot) * sw
+        grads = (x.T @ err + l2 * w, err.sum(axis=0))
+        for param, grad, (m, v) in zip((w, b), grads, state, strict=True):
+            m *= beta1
+            m += (1 - beta1) * grad
+            v *= beta2
+            v += (1 - beta2) * grad * grad
+            m_hat, v_hat = m / (1 - beta1**step), v / (1 - beta2**step)
+            param -= learning_rate * m_hat / (np.sqrt(v_hat) + eps)
+    return w, b

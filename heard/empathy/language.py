@@ -8,28 +8,26 @@ when the model is unsure, the caller's fallback (the conversation's language) wi
 
 from __future__ import annotations
 
-import threading
 from typing import Any
+
+from heard.empathy.model import once
 
 SUPPORTED = ("en", "fr", "es")
 MIN_CHARS = 12
 MIN_CONFIDENCE = 0.80
 
-_lock = threading.Lock()
-_identifier: Any = None
+
+
+def _build() -> Any:
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    ident.set_languages(list(SUPPORTED))
+    return ident
 
 
 def _model() -> Any:
-    global _identifier
-    if _identifier is None:
-        with _lock:
-            if _identifier is None:
-                from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-                ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-                ident.set_languages(list(SUPPORTED))
-                _identifier = ident
-    return _identifier
+    return once("py3langid", _build)
 
 
 def detect_language(text: str, fallback: str | None = None) -> tuple[str, float]:

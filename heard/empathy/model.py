@@ -43,19 +43,31 @@ def int16_weights(data: bytes, count: int, what: str) -> array[int]:
 
 
 _T = TypeVar("_T")
-_lock = threading.Lock()
+_lock = threading.RLock()
 _loaded: dict[str, Any] = {}
+
+
+def once(key: str, build: Callable[[], _T]) -> _T:
+    """``build()`` the first time ``key`` is asked for in this process, its result after
+    (threads asking at the same time wait for the one build)."""
+    if key not in _loaded:
+        with _lock:
+            if key not in _loaded:
+                _loaded[key] = build()
+    return cast("_T", _loaded[key])
 
 
 def packaged(filename: str, build: Callable[[bytes], _T]) -> _T | None:
     """``build`` applied to the shipped ``model/<filename>`` once per process; None when
     no such file ships (a language without that model)."""
-    if filename not in _loaded:
-        with _lock:
-            if filename not in _loaded:
-                path = resources.files("heard.empathy").joinpath(f"model/{filename}")
-                _loaded[filename] = build(path.read_bytes()) if path.is_file() else None
-    return cast("_T | None", _loaded[filename])
+    if filename in _loaded:  # the hot path: one look-up per message
+        return cast("_T | None", _loaded[filename])
+
+    def load() -> _T | None:
+        path = resources.files("heard.empathy").joinpath(f"model/{filename}")
+        return build(path.read_bytes()) if path.is_file() else None
+
+    return once(filename, load)
 
 
 class EmotionModel:
