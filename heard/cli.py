@@ -107,11 +107,10 @@ def cmd_fetch(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _warm_up_engines() -> None:
-    from heard.empathy import analyze
-    from heard.empathy.coach import warm_up
+    from heard.empathy import coach, warm_up
 
-    analyze("Warming up the engine for the first customer message.")
     warm_up()
+    coach.warm_up()
 
 
 def cmd_create_agent(settings: Settings, args: argparse.Namespace) -> int:

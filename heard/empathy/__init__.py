@@ -7,9 +7,10 @@ Public contract:
 
 - ``analyze(text, *, language=None, history=()) -> Reading`` (``reading.py``)
 - ``review(draft, *, customer_text="", reading=None, language=None) -> Review`` (``coach.py``)
+- ``warm_up()``: load every model now rather than on the first message that needs it
 """
 
 from heard.empathy.coach import Finding, Review, review
-from heard.empathy.reading import Reading, analyze
+from heard.empathy.reading import Reading, analyze, warm_up
 
-__all__ = ["Finding", "Reading", "Review", "analyze", "review"]
+__all__ = ["Finding", "Reading", "Review", "analyze", "review", "warm_up"]

@@ -152,3 +152,17 @@ def _anger_type(
     if _ESCALATING.intersection(reasons) and level >= ANGER_THRESHOLD:
         return "escalated"
     return "passive"
+
+
+def warm_up() -> None:
+    """Load everything ``analyze`` may need now, not on the first message that needs it:
+    the language identifier, the lexicons and emotion models of every language, and the
+    abuse models with their sentence encoder (about 1.4 s in all; a long-running process
+    calls this at start, off the request path)."""
+    from heard.empathy.abuse_model import abuse_model
+
+    for language in LANGUAGES:
+        analyze("Warming up the engine for the first customer message.", language=language)
+        model = abuse_model(language)
+        if model is not None and model.head is not None:
+            model.head.probs("Warming up the sentence encoder.")

