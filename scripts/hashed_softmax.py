@@ -1,4 +1,4 @@
-"""The training loop both empathy models share (training only; needs numpy).
+"""The training loops both empathy models share (training only).
 
 Multinomial logistic regression over hashed sparse features (CSR ``indptr``/``indices``),
 mini-batch Adam with L2, per-example weights, a fixed shuffling seed: the same inputs give
@@ -8,7 +8,12 @@ the same float32 weights bit for bit. Used by ``train_empathy.py`` (emotions) an
 
 from __future__ import annotations
 
+import struct
+import zlib
+
 import numpy as np
+
+from heard.empathy.encoder import HEAD_MAGIC
 
 
 def adam_softmax(
@@ -100,3 +105,17 @@ def dense_softmax(
             m_hat, v_hat = m / (1 - beta1**step), v / (1 - beta2**step)
             param -= learning_rate * m_hat / (np.sqrt(v_hat) + eps)
     return w, b
+
+
+def head_blob(w: np.ndarray, b: np.ndarray) -> bytes:
+    """An encoder head's file (``heard.empathy.encoder.Head``)."""
+    header = HEAD_MAGIC + struct.pack("<II", w.shape[1], w.shape[0])
+    return zlib.compress(header + w.astype("<f4").tobytes() + b.astype("<f4").tobytes(), 9)
+
+
+def head_probs(head: tuple[np.ndarray, np.ndarray], vectors: np.ndarray) -> np.ndarray:
+    """An encoder head's probabilities for many vectors (one row each)."""
+    logits = vectors @ head[0] + head[1]
+    logits -= logits.max(axis=1, keepdims=True)
+    e = np.exp(logits)
+    return e / e.sum(axis=1, keepdims=True)

@@ -41,18 +41,16 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from hashed_softmax import adam_softmax, dense_softmax  # noqa: E402
+from hashed_softmax import adam_softmax, dense_softmax, head_blob, head_probs  # noqa: E402
 
 from heard.empathy import abuse, encoder  # noqa: E402
 from heard.empathy.abuse_model import (  # noqa: E402
     CLASSES,
     ENCODER_GATE,
-    ENCODER_MAGIC,
     ENCODER_WEIGHT,
     MAGIC,
     USE_LEXICAL,
     Verdict,
-    fuse,
     model_words,
     other_features,
 )
@@ -225,16 +223,6 @@ def fit_head(data: Data, vectors: np.ndarray, rows: np.ndarray) -> tuple[np.ndar
     )
 
 
-def head_blob(w: np.ndarray, b: np.ndarray) -> bytes:
-    header = ENCODER_MAGIC + struct.pack("<II", w.shape[1], w.shape[0])
-    return zlib_compress(header + w.astype("<f4").tobytes() + b.astype("<f4").tobytes())
-
-
-def head_probs(head: tuple[np.ndarray, np.ndarray], vectors: np.ndarray) -> np.ndarray:
-    logits = vectors @ head[0] + head[1]
-    logits -= logits.max(axis=1, keepdims=True)
-    e = np.exp(logits)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def quantise(w: np.ndarray) -> tuple[np.ndarray, bytes]:
@@ -275,7 +263,7 @@ def verdict(w: np.ndarray, ctx: Context, encoded: np.ndarray | None = None) -> V
     e = np.exp(logits - logits.max())
     probs = (e / e.sum()).tolist()
     if encoded is not None and probs[2] + probs[3] >= ENCODER_GATE:
-        probs = fuse(probs, encoded.tolist())
+        probs = encoder.fuse(probs, encoded.tolist(), ENCODER_WEIGHT)
     margins = [tuple((v - v[0]).tolist()) for v in vecs]
     return Verdict(dict(zip(CLASSES, probs, strict=True)), margins)
 

@@ -27,8 +27,7 @@ Python with a per-word cache, like the emotion model.
 generalise poorly to phrasings of abuse never seen in training: cross-validated on unseen
 HateCheck template families, the hashed model alone found 0.62 of the abuse at a person.
 A softmax head over the multilingual sentence encoder's 512 numbers (``encoder.py``;
-weights in ``model/abuse-<lang>-encoder.bin``: ``b"HAE1"``, ``K`` and ``D`` as uint32, then
-``D*K`` float32 weights, row-major, and ``K`` float32 biases, zlib-compressed) found 0.92.
+weights in ``model/abuse-<lang>-encoder.bin``, format in ``encoder.Head``) found 0.92.
 The two are fused as ``(1 - ENCODER_WEIGHT) * log p_hashed + ENCODER_WEIGHT * log p_encoder``,
 renormalised. The encoder is consulted only when the hashed model gives abuse a chance of at
 least ``ENCODER_GATE``: about 0.1% of ordinary support messages and a fifth of Spanish
@@ -44,16 +43,14 @@ import zlib
 from dataclasses import dataclass
 from itertools import pairwise
 
-import numpy as np
-
 from heard.empathy import encoder
 from heard.empathy.context import Context
 from heard.empathy.features import BUCKETS, word_features
-from heard.empathy.model import int16_weights, packaged
+from heard.empathy.loading import packaged
+from heard.empathy.model import int16_weights
 
 CLASSES = ("none", "swearing", "targeted", "threat")
 MAGIC = b"HAB1"
-ENCODER_MAGIC = b"HAE1"
 # Both chosen by cross-validation on unseen template families (scripts/train_abuse.py --cv).
 ENCODER_WEIGHT = 0.7
 ENCODER_GATE = 0.02
@@ -144,44 +141,10 @@ class Verdict:
         return sorted(ranked[:top])
 
 
-class EncoderHead:
-    """A softmax over the sentence encoder's vector: ``D*K`` weights and ``K`` biases."""
-
-    def __init__(self, blob: bytes) -> None:
-        raw = zlib.decompress(blob)
-        if raw[:4] != ENCODER_MAGIC:
-            raise ValueError("not a heard abuse encoder head")
-        k, dims = struct.unpack_from("<II", raw, 4)
-        if k != len(CLASSES) or dims != encoder.DIMENSIONS:
-            raise ValueError(f"encoder head has {k} classes and {dims} dimensions")
-        if len(raw) != 12 + 4 * (dims * k + k):
-            raise ValueError("truncated abuse encoder head")
-        body = np.frombuffer(raw, dtype="<f4", count=dims * k + k, offset=12)
-        self.weights = body[: dims * k].reshape(dims, k).astype(np.float32)
-        self.bias = body[dims * k :].astype(np.float32)
-
-    def probs(self, text: str) -> list[float]:
-        logits = encoder.embed(text) @ self.weights + self.bias
-        exps = np.exp(logits - logits.max())
-        return (exps / exps.sum()).tolist()  # type: ignore[no-any-return]
-
-
-def fuse(hashed: list[float], encoded: list[float], weight: float = ENCODER_WEIGHT) -> list[float]:
-    """The two models' probabilities combined in log space and renormalised."""
-    logs = [
-        (1.0 - weight) * math.log(max(h, 1e-9)) + weight * math.log(max(e, 1e-9))
-        for h, e in zip(hashed, encoded, strict=True)
-    ]
-    top = max(logs)
-    exps = [math.exp(x - top) for x in logs]
-    total = sum(exps)
-    return [e / total for e in exps]
-
-
 class AbuseModel:
     """One language's weights; ``predict`` returns a ``Verdict``."""
 
-    def __init__(self, blob: bytes, head: EncoderHead | None = None) -> None:
+    def __init__(self, blob: bytes, head: encoder.Head | None = None) -> None:
         self.head = head
         raw = zlib.decompress(blob)
         if raw[:4] != MAGIC:
@@ -229,12 +192,12 @@ class AbuseModel:
         total = sum(exps)
         probs = [e / total for e in exps]
         if self.head is not None and probs[2] + probs[3] >= ENCODER_GATE:
-            probs = fuse(probs, self.head.probs(ctx.text))
+            probs = encoder.fuse(probs, self.head.probs(ctx.text), ENCODER_WEIGHT)
         return Verdict(dict(zip(CLASSES, probs, strict=True)), margins)
 
 
 def abuse_model(language: str) -> AbuseModel | None:
     """The shipped abuse model for ``language`` (loaded once, with its encoder head when
     one ships), or None if none ships."""
-    head = packaged(f"abuse-{language}-encoder.bin", EncoderHead)
+    head = packaged(f"abuse-{language}-encoder.bin", lambda blob: encoder.Head(blob, len(CLASSES)))
     return packaged(f"abuse-{language}.bin", lambda blob: AbuseModel(blob, head))

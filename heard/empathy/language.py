@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from heard.empathy.model import once
+from heard.empathy.loading import once
 
 SUPPORTED = ("en", "fr", "es")
 MIN_CHARS = 12

@@ -143,11 +143,14 @@ def _anger_type(
     # needs the agent to share the urgency: that is escalated too.
     pressing = len(_ESCALATING.intersection(reasons)) >= 2 and urgency >= 0.5
     calm = level < ANGER_THRESHOLD and abuse in ("none", "swearing") and not pressing
-    if calm or emotions["gratitude"] > level:
+    # Feeling stupid is passive anger however mildly it is worded: the customer needs to
+    # hear it is not their fault ("I feel so stupid, I can't find the settings").
+    blames_self = bool(ctx.labelled("self_blame"))
+    if (calm and not blames_self) or emotions["gratitude"] > level:
         return "none"
     if abuse == "threat" or urgency >= 0.6 or pressing:
         return "escalated"
-    if ctx.labelled("self_blame"):
+    if blames_self:
         return "passive"
     if _ESCALATING.intersection(reasons) and level >= ANGER_THRESHOLD:
         return "escalated"

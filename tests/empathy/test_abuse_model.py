@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from heard.empathy import abuse, encoder
-from heard.empathy.abuse_model import CLASSES, ENCODER_GATE, Verdict, abuse_model, fuse
+from heard.empathy.abuse_model import CLASSES, ENCODER_GATE, ENCODER_WEIGHT, Verdict, abuse_model
 from heard.empathy.context import Context
+from heard.empathy.encoder import fuse
 from heard.empathy.lexicon import load
 from heard.empathy.reading import analyze
 
@@ -128,7 +129,7 @@ def test_past_the_gate_the_verdict_is_the_fusion_of_both_models() -> None:
     finally:
         model.head = head
     assert hashed["targeted"] + hashed["threat"] >= ENCODER_GATE
-    expected = fuse([hashed[c] for c in CLASSES], head.probs(ctx.text))
+    expected = fuse([hashed[c] for c in CLASSES], head.probs(ctx.text), ENCODER_WEIGHT)
     assert [fused[c] for c in CLASSES] == pytest.approx(expected)
     assert fused != hashed
 
@@ -152,3 +153,13 @@ def test_the_cpp_tokenizer_gives_the_ids_of_the_wheels_own_tokenizer() -> None:
     unk = 0
     assert fast.encode("fee😭😭😭") == [1, *fast.encode("fee")[1:-1], unk, 2]
     assert pure.encode("fee😭😭😭").count(unk) == 3
+
+
+def test_the_encoder_reads_only_the_opening_of_a_long_message() -> None:
+    opening = "Deberían encerrar a los de tu calaña en una jaula. " * 7
+    assert len(opening) <= encoder.MAX_CHARS
+    long = opening + "Y además " + "x" * 5_000
+    cut = encoder._opening(long)
+    assert len(cut) <= encoder.MAX_CHARS and long.startswith(cut) and not cut.endswith(" ")
+    assert np.array_equal(encoder.embed(long), encoder.embed(cut))
+    assert encoder._opening("corto") == "corto"

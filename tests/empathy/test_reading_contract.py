@@ -82,7 +82,7 @@ def test_obfuscated_swearing_is_recognised() -> None:
 
 def test_warm_up_loads_every_model_and_the_sentence_encoder() -> None:
     from heard.empathy import encoder, warm_up
-    from heard.empathy.model import _loaded
+    from heard.empathy.loading import _loaded
 
     warm_up()
     assert {"emotion-en.bin", "emotion-fr.bin", "emotion-es.bin", "abuse-es.bin"} <= set(_loaded)
