@@ -159,9 +159,9 @@ def _anger_type(
 
 def warm_up() -> None:
     """Load everything ``analyze`` may need now, not on the first message that needs it:
-    the language identifier, the lexicons and emotion models of every language, and the
-    abuse models with their sentence encoder (about 1.4 s in all; a long-running process
-    calls this at start, off the request path)."""
+    the language identifier, the lexicons, the emotion and abuse models of every language
+    with their encoder heads, and the sentence encoder itself (about 1.5 s in all; a
+    long-running process calls this at start, off the request path)."""
     from heard.empathy.abuse_model import abuse_model
 
     for language in LANGUAGES:
