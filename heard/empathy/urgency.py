@@ -11,7 +11,9 @@ reembolso": gratitude at most three words before) is not money at stake.
 A same-day phrase ("today", "ce matin", "esta mañana") beside a past-tense verb in its
 clause only dates what happened ("it arrived this morning", "je l'ai reçu ce matin", "llegó
 esta mañana"): it is no deadline, unless the clause asks for something or looks ahead ("I
-need it today", "il me le faut ce soir", "voy a pagar esta tarde"). Each language has its
+need it today", "il me le faut ce soir", "voy a pagar esta tarde"). A phrase that opens
+its sentence before a comma ("This morning, I tried ...", "Ce matin, j'ai essayé ...",
+"Hoy, intenté ...") takes the clause after the comma as its own. Each language has its
 table of same-day phrases, asking words and past forms (``_TENSES``).
 """
 
@@ -404,6 +406,21 @@ def _asks(ctx: Context, tenses: _Tenses, clause: list[int]) -> bool:
     )
 
 
+def _fronted(ctx: Context, hit: Hit) -> int | None:
+    """The first word after the comma when ``hit`` opens its sentence and a comma follows
+    it ("This morning, I tried ...", "Ce matin, j'ai ...", "Hoy, intenté ..."), else None."""
+    tokens = ctx.tokens
+    first, nxt = hit.first, hit.last + 1
+    sentence = tokens[first].sentence
+    if first > 0 and tokens[first - 1].sentence == sentence:
+        return None
+    if nxt >= len(tokens) or tokens[nxt].sentence != sentence:
+        return None
+    if ctx.text[tokens[hit.last].end : tokens[nxt].start].strip() != ",":
+        return None
+    return nxt
+
+
 def _past_mention(ctx: Context, hit: Hit) -> bool:
     """A same-day phrase ("today", "ce matin", "esta mañana") beside a past-tense verb, in
     a clause asking nothing (no need, request or future)."""
@@ -413,6 +430,10 @@ def _past_mention(ctx: Context, hit: Hit) -> bool:
     tokens = ctx.tokens
     lo, hi = max(0, hit.first - _PAST_WINDOW), min(len(tokens), hit.last + _PAST_WINDOW + 1)
     clause = [j for j in range(lo, hi) if ctx.same_clause(min(j, hit.first), max(j, hit.first))]
+    fronted = _fronted(ctx, hit)
+    if fronted is not None:
+        # "This morning, I tried ...": the clause after the comma is the phrase's own.
+        clause += [j for j in range(fronted, hi) if ctx.same_clause(fronted, j)]
     if _asks(ctx, tenses, clause):
         return False
     return tenses.past(ctx, clause)

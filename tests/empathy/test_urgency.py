@@ -43,6 +43,16 @@ PAST = [
     ("Hoy ya han roto la caja otra vez.", "es"),
     ("Esta mañana no funcionaba la aplicación.", "es"),
     ("Hoy no podia entrar en la cuenta.", "es"),
+    # A fronted phrase before a comma: the clause after the comma is its own
+    ("This morning, my card was declined at the checkout.", "en"),
+    ("Today, I received the wrong size.", "en"),
+    ("this afternoon, the courier left my parcel outside", "en"),
+    ("Aujourd'hui, j'ai reçu un colis abîmé.", "fr"),
+    ("Ce soir, la connexion coupait sans arrêt.", "fr"),
+    ("Cet après-midi, le technicien est passé sans prévenir.", "fr"),
+    ("Esta mañana, el repartidor dejó el paquete en la calle.", "es"),
+    ("Hoy, he recibido una factura duplicada.", "es"),
+    ("Esta tarde, la aplicación no cargaba.", "es"),
 ]
 
 DEADLINE = [
@@ -74,6 +84,20 @@ DEADLINE = [
     ("Hoy la batería no carga.", "es"),
     ("El pago vence hoy.", "es"),
     ("Mañana llega el técnico.", "es"),
+    # A fronted phrase before a comma whose clause asks (beside a past verb), or tells the
+    # present or the future
+    ("Today, I need the parcel I ordered last week.", "en"),
+    ("Today, please send me the replacement.", "en"),
+    ("Today, my flight leaves at six.", "en"),
+    ("This evening, we will launch the new shop.", "en"),
+    ("Aujourd'hui, je voudrais le colis que j'ai commandé.", "fr"),
+    ("Ce soir, il me faut le câble que j'ai payé.", "fr"),
+    ("Ce soir, je pars en vacances.", "fr"),
+    ("Ce matin, le livreur passera ?", "fr"),
+    ("Hoy, necesito el paquete que pedí el lunes.", "es"),
+    ("Esta tarde, por favor, llámenme.", "es"),
+    ("Esta noche, viajo a Madrid.", "es"),
+    ("Hoy, cierra la oferta.", "es"),
 ]
 
 
@@ -100,3 +124,15 @@ def test_a_past_in_another_clause_does_not_count() -> None:
     assert "deadline" in analyze(text, language="fr").urgency_reasons
     text = "¿Me lo pueden enviar esta tarde? Ya lo he pagado."
     assert "deadline" in analyze(text, language="es").urgency_reasons
+
+
+def test_only_a_phrase_opening_its_sentence_borrows_the_next_clause() -> None:
+    # "Hoy," opens the second sentence: the clause after its comma is its own.
+    text = "Buenos días. Hoy, intenté pagar con la tarjeta."
+    assert "deadline" not in analyze(text, language="es").urgency_reasons
+    # "ce matin" is not first in its sentence: its clause still ends at the comma.
+    text = "Il me le faut ce matin, j'ai déjà payé la livraison express."
+    assert "deadline" in analyze(text, language="fr").urgency_reasons
+    # The comma must follow the phrase directly.
+    text = "This morning at the latest, I paid for express delivery."
+    assert "deadline" in analyze(text, language="en").urgency_reasons
