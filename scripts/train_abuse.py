@@ -14,7 +14,7 @@ Deterministic: fixed shuffling seed, one BLAS thread.
 
 It also trains the model's encoder head (``abuse-es-encoder.bin``): a softmax over the
 multilingual sentence encoder's vectors of the same examples (``heard.empathy.encoder``),
-fused with the hashed model at inference (``abuse_model.fuse``).
+fused with the hashed model at inference (``encoder.fuse``).
 
 ``--cv`` runs cross-validation inside the training data instead, grouped by HateCheck
 template family / MLMA tweet (5 folds), and prints out-of-fold scores of the model alone

@@ -1,8 +1,8 @@
 """Train the empathy engine's emotion models: ``python scripts/train_empathy.py``.
 
 Rebuilds ``heard/empathy/model/emotion-{en,fr,es}.bin`` bit for bit from the shared corpora
-(train splits only, see ``heard.evaluation.empathy.split_of``). Needs numpy (training only;
-inference is pure Python). Deterministic: fixed shuffling seed, no BLAS, single thread.
+(train splits only, see ``heard.evaluation.empathy.split_of``). Inference of the hashed
+models is pure Python. Deterministic: fixed shuffling seed, one BLAS thread.
 
 Model: multinomial logistic regression over hashed word, word-pair and character 3/4-gram
 features, class-balanced, trained with mini-batch Adam and L2, then quantised to int16 per
