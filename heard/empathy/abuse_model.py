@@ -199,5 +199,7 @@ class AbuseModel:
 def abuse_model(language: str) -> AbuseModel | None:
     """The shipped abuse model for ``language`` (loaded once, with its encoder head when
     one ships), or None if none ships."""
-    head = packaged(f"abuse-{language}-encoder.bin", lambda blob: encoder.Head(blob, len(CLASSES)))
-    return packaged(f"abuse-{language}.bin", lambda blob: AbuseModel(blob, head))
+    name = f"abuse-{language}"
+    return packaged(
+        f"{name}.bin", lambda blob: AbuseModel(blob, encoder.shipped_head(name, len(CLASSES)))
+    )

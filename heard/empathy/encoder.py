@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from heard.empathy.loading import once
+from heard.empathy.loading import once, packaged
 
 DIMENSIONS = 512
 # The encoder reads at most this much of a message: its cost grows with length (about 2 ms
@@ -124,6 +124,13 @@ class Head:
         logits = embed(text) @ self.weights + self.bias
         exps = np.exp(logits - logits.max())
         return (exps / exps.sum()).tolist()  # type: ignore[no-any-return]
+
+
+def shipped_head(model: str, classes: int) -> Head | None:
+    """The head shipped beside ``model/<model>.bin`` (``<model>-encoder.bin``), loaded once,
+    or None if that model has none. Called while the model itself loads, so a message costs
+    one look-up, not two."""
+    return packaged(f"{model}-encoder.bin", lambda blob: Head(blob, classes))
 
 
 def fuse(first: list[float], second: list[float], weight: float) -> list[float]:

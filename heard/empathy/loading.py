@@ -10,7 +10,7 @@ from importlib import resources
 from typing import Any, TypeVar, cast
 
 _T = TypeVar("_T")
-_lock = threading.RLock()
+_lock = threading.RLock()  # re-entrant: a model's build loads its encoder head
 _loaded: dict[str, Any] = {}
 
 

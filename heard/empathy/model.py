@@ -117,7 +117,7 @@ class EmotionModel:
 def emotion_model(language: str) -> EmotionModel | None:
     """The shipped model for ``language`` (loaded once, with its encoder head when one
     ships), or None if none ships for it."""
-    head = packaged(
-        f"emotion-{language}-encoder.bin", lambda blob: encoder.Head(blob, len(CLASSES))
+    name = f"emotion-{language}"
+    return packaged(
+        f"{name}.bin", lambda blob: EmotionModel(blob, encoder.shipped_head(name, len(CLASSES)))
     )
-    return packaged(f"emotion-{language}.bin", lambda blob: EmotionModel(blob, head))
