@@ -14,12 +14,15 @@ import pytest
 from heard.empathy import emotion
 from heard.empathy.context import Context
 from heard.empathy.lexicon import load
-from heard.empathy.reading import analyze
+from heard.empathy.reading import Reading, analyze
+
+
+def _spans(reading: Reading, text: str) -> set[tuple[str, str]]:
+    return {(text[s.start : s.end], s.label) for s in reading.evidence}
 
 
 def _evidence(text: str, language: str) -> set[tuple[str, str]]:
-    reading = analyze(text, language=language)
-    return {(text[s.start : s.end], s.label) for s in reading.evidence}
+    return _spans(analyze(text, language=language), text)
 
 
 @pytest.mark.parametrize(
@@ -35,7 +38,7 @@ def _evidence(text: str, language: str) -> set[tuple[str, str]]:
 )
 def test_ironic_praise_is_frustration_evidence(language: str, text: str, span: str) -> None:
     reading = analyze(text, language=language)
-    evidence = {(text[s.start : s.end], s.label) for s in reading.evidence}
+    evidence = _spans(reading, text)
     assert (span, "frustration") in evidence
     assert not any(label == "gratitude" for _, label in evidence)
     assert reading.dominant_emotion in ("anger", "frustration")
@@ -53,7 +56,7 @@ def test_ironic_praise_is_frustration_evidence(language: str, text: str, span: s
 def test_thanks_for_nothing_is_anger_on_its_own(language: str, text: str, span: str) -> None:
     reading = analyze(text, language=language)
     assert reading.dominant_emotion == "anger"
-    assert {(text[s.start : s.end], s.label) for s in reading.evidence} == {(span, "anger")}
+    assert _spans(reading, text) == {(span, "anger")}
 
 
 @pytest.mark.parametrize(
