@@ -42,7 +42,11 @@ from heard.empathy import encoder  # noqa: E402
 from heard.empathy.features import BUCKETS, message_features  # noqa: E402
 from heard.empathy.model import CLASSES, MAGIC  # noqa: E402
 from heard.empathy.text import tokenize  # noqa: E402
-from heard.evaluation.empathy import emotion_examples, support_neutral_examples  # noqa: E402
+from heard.evaluation.empathy import (  # noqa: E402
+    Example,
+    emotion_examples,
+    support_neutral_examples,
+)
 
 EPOCHS = {"en": 4, "fr": 5, "es": 5}
 BATCH = 256
@@ -147,13 +151,21 @@ def fold_of(text: str) -> int:
     return hashlib.sha1(("fold" + text).encode("utf-8")).digest()[1] % FOLDS
 
 
-def train(language: str) -> tuple[bytes, list[float]]:
-    """The model file of ``language`` and its per-class offsets."""
+def training_set(language: str) -> tuple[list[Example], np.ndarray, int]:
+    """The examples both the hashed model and the encoder head learn from, their labels, and
+    how many come first from the emotion corpora (offsets are fitted on those, not on the
+    support questions English adds after them)."""
     examples = emotion_examples(language, "train")
-    scored = len(examples)  # offsets are fitted on these (not on the support questions)
+    scored = len(examples)
     if language == "en":
         examples += support_neutral_examples()
     labels = np.asarray([CLASSES.index(e.label) for e in examples], dtype=np.int64)
+    return examples, labels, scored
+
+
+def train(language: str) -> tuple[bytes, list[float]]:
+    """The model file of ``language`` and its per-class offsets."""
+    examples, labels, scored = training_set(language)
     indptr, indices = featurize([e.text for e in examples])
     k = len(CLASSES)
     folds = np.asarray([fold_of(e.text) for e in examples])
@@ -182,10 +194,7 @@ def train(language: str) -> tuple[bytes, list[float]]:
 
 def train_head(language: str) -> bytes:
     """The encoder head of ``language``, on the same examples as the hashed model."""
-    examples = emotion_examples(language, "train")
-    if language == "en":
-        examples += support_neutral_examples()
-    labels = np.asarray([CLASSES.index(e.label) for e in examples], dtype=np.int64)
+    examples, labels, _ = training_set(language)
     k = len(CLASSES)
     counts = np.bincount(labels, minlength=k).astype(np.float64)
     weights = (len(labels) / (k * np.maximum(counts, 1.0)))[labels].astype(np.float32)
